@@ -1,0 +1,300 @@
+/*
+ * wangge.h -- the public API of libwangge, a spatial engine for grid-based
+ * community governance (网格化治理).
+ *
+ * This header is the specification. Anything not declared here is not API.
+ *
+ * Conventions (after GEOS's geos_c.h, PROJ's proj.h and SQLite's sqlite3.h):
+ *  - Every call that touches the outside world takes a `wg_ctx *` first. A
+ *    context is used by one thread at a time; create one per thread.
+ *  - Functions that can fail return a `wg_status` and write results through
+ *    out-parameters. On failure, `wg_ctx_errmsg()` says what and where (file,
+ *    line, feature id); out-parameters are left untouched unless stated.
+ *  - Ownership is stated on every pointer. Every `*_free` accepts NULL.
+ *  - Coordinates are exchanged as WGS84 longitude/latitude in degrees
+ *    (EPSG:4326, longitude first, as RFC 7946). Metric work happens in the
+ *    workspace's projected CRS.
+ *  - Text is UTF-8.
+ *  - The library never prints and never exits; the `wangge` command does.
+ */
+#ifndef WANGGE_H
+#define WANGGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(WG_BUILDING_LIBRARY)
+#define WG_API __attribute__((visibility("default")))
+#else
+#define WG_API
+#endif
+
+#define WG_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Status codes                                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef enum wg_status {
+    WG_OK = 0,
+    WG_ERR_NOMEM,       /* allocation failed */
+    WG_ERR_INVALID_ARG, /* a caller's argument is out of its domain */
+    WG_ERR_IO,          /* a file could not be read or written */
+    WG_ERR_FORMAT,      /* input data is malformed (bad CSV, bad geometry, ...) */
+    WG_ERR_GEOS,        /* GEOS reported an error */
+    WG_ERR_PROJ,        /* PROJ reported an error (unknown CRS, failed transform) */
+    WG_ERR_GDAL,        /* GDAL/OGR reported an error */
+    WG_ERR_SQLITE,      /* the workspace database reported an error */
+    WG_ERR_NOT_FOUND,   /* a named thing (file, layer, field, code) does not exist */
+    WG_ERR_CONSTRAINT,  /* input breaks a rule of the data model (unknown grid code, ...) */
+    WG_ERR_VERSION,     /* the workspace schema is newer or older than this library */
+    WG_ERR_INTERRUPTED  /* the progress callback asked to stop */
+} wg_status;
+
+/* Returns static English text for a status; never NULL. */
+WG_API const char *wg_status_str(wg_status st);
+
+/* Returns the library version, e.g. "0.1.0". Static text. */
+WG_API const char *wg_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Context                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* An opaque context: a GEOS `_r` handle, a PROJ context, the last error and
+ * the progress callback. One thread at a time. */
+typedef struct wg_ctx wg_ctx;
+
+/* Progress callback: `done` of `total` units of the step named `what`
+ * (static text, e.g. "import"). Return non-zero to ask the operation to stop;
+ * it then fails with WG_ERR_INTERRUPTED and rolls back. */
+typedef int (*wg_progress_fn)(void *user, const char *what, uint64_t done, uint64_t total);
+
+/* Creates a context in *out. Returns WG_ERR_NOMEM if GEOS, PROJ or memory
+ * could not be initialised. Free with wg_ctx_free(). */
+WG_API wg_status wg_ctx_new(wg_ctx **out);
+
+/* Frees a context and everything it owns. Accepts NULL. */
+WG_API void wg_ctx_free(wg_ctx *ctx);
+
+/* The message of the last failed call on this context ("" if none).
+ * Borrowed; valid until the next call on the context. */
+WG_API const char *wg_ctx_errmsg(const wg_ctx *ctx);
+
+/* Installs a progress callback (NULL to remove). `user` is passed through. */
+WG_API void wg_ctx_set_progress(wg_ctx *ctx, wg_progress_fn fn, void *user);
+
+/* ------------------------------------------------------------------------ */
+/* Coordinate systems of handsets (crs.c)                                   */
+/* ------------------------------------------------------------------------ */
+
+/* GCJ-02 ("Mars coordinates", AMap/Tencent) and BD-09 (Baidu) are obfuscated
+ * datums PROJ does not know. These pure functions convert between them and
+ * WGS84. GCJ-02 applies only inside China's rough bounding box
+ * (lon 72.004..137.8347, lat 0.8293..55.8271); outside it a point is returned
+ * unchanged. The inverses are iterative and converge to under 1 mm.
+ * Return WG_ERR_INVALID_ARG for non-finite input or |lat| > 90, |lon| > 180. */
+WG_API wg_status wg_gcj02_from_wgs84(double lon, double lat, double *out_lon, double *out_lat);
+WG_API wg_status wg_wgs84_from_gcj02(double lon, double lat, double *out_lon, double *out_lat);
+WG_API wg_status wg_bd09_from_gcj02(double lon, double lat, double *out_lon, double *out_lat);
+WG_API wg_status wg_gcj02_from_bd09(double lon, double lat, double *out_lon, double *out_lat);
+
+/* The projected CRS wangge uses for metric work around (lon, lat): inside
+ * China the CGCS2000 3-degree Gauss-Krüger zone without zone prefix
+ * (EPSG:4534..4554, central meridian 75E..135E); elsewhere the WGS84 UTM zone
+ * (EPSG:326xx north, 327xx south). Returns 0 for non-finite input. */
+WG_API int wg_crs_metric_epsg(double lon, double lat);
+
+/* ------------------------------------------------------------------------ */
+/* Workspace (workspace.c)                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* An open workspace: one SpatiaLite file holding admin units, grids (with
+ * versions), officers, assignments and incidents. Geometries are stored in
+ * WGS84 (EPSG:4326); the workspace records one metric CRS for areas and
+ * distances. Tied to the context that opened it. */
+typedef struct wg_ws wg_ws;
+
+#define WG_SCHEMA_VERSION 1
+
+/* Creates a new workspace file at `path` (which must not exist) with the
+ * metric CRS `metric_epsg`, or 0 to choose it from the first imported data.
+ * On success *out is an open workspace; close with wg_ws_close(). */
+WG_API wg_status wg_ws_create(wg_ctx *ctx, const char *path, int metric_epsg, wg_ws **out);
+
+/* Opens an existing workspace. `readonly` non-zero opens it read-only.
+ * Fails with WG_ERR_VERSION if the schema version differs. */
+WG_API wg_status wg_ws_open(wg_ctx *ctx, const char *path, int readonly, wg_ws **out);
+
+/* Closes a workspace. Accepts NULL. */
+WG_API void wg_ws_close(wg_ws *ws);
+
+/* The workspace's metric EPSG code, or 0 while it is not chosen yet. */
+WG_API int wg_ws_metric_epsg(const wg_ws *ws);
+
+/* What a workspace holds (current versions unless said otherwise). */
+typedef struct wg_ws_counts {
+    int64_t units[6];      /* current units per wg_level */
+    int64_t unit_versions; /* all unit rows, superseded ones included */
+    int64_t officers, assignments, incidents;
+} wg_ws_counts;
+
+/* Fills *out with the workspace's counts. */
+WG_API wg_status wg_ws_count(wg_ws *ws, wg_ws_counts *out);
+
+/* ------------------------------------------------------------------------ */
+/* Grid levels and import (grids.c)                                         */
+/* ------------------------------------------------------------------------ */
+
+/* The levels of the governance hierarchy. Admin units are the upper levels;
+ * exclusive grids (专属网格: schools, hospitals, enterprises, parks) overlap
+ * the comprehensive grids. */
+typedef enum wg_level {
+    WG_LEVEL_COUNTY = 0,
+    WG_LEVEL_TOWN,
+    WG_LEVEL_VILLAGE,
+    WG_LEVEL_GRID,  /* comprehensive grid (综合网格) */
+    WG_LEVEL_MICRO, /* micro-grid (微网格) */
+    WG_LEVEL_EXCLUSIVE,
+    WG_LEVEL_COUNT
+} wg_level;
+
+/* "county", "town", ...; static text. NULL for an out-of-range value. */
+WG_API const char *wg_level_name(wg_level level);
+/* Parses a level name; returns WG_ERR_INVALID_ARG if unknown. */
+WG_API wg_status wg_level_parse(const char *name, wg_level *out);
+
+/* Options of wg_grids_import(). Zero-initialise, then set what you need;
+ * every string is borrowed for the duration of the call. */
+typedef struct wg_import_opts {
+    const char *layer;       /* layer name; NULL = the first layer */
+    int level;               /* a wg_level, or -1 to read it from level_field */
+    const char *level_field; /* field holding level names (when level == -1) */
+    const char *code_field;  /* default "code" */
+    const char *name_field;  /* default "name" */
+    const char *parent_field;/* NULL = find the parent spatially */
+    const char *kind_field;  /* optional, e.g. school/hospital for exclusive grids */
+    const char *s_srs;       /* source CRS override ("EPSG:4549", WKT, PROJ string) */
+    const char *encoding;    /* source text encoding (e.g. "GBK"); NULL = detect */
+    const char *valid_from;  /* YYYY-MM-DD; NULL = today */
+} wg_import_opts;
+
+/* What an import did. */
+typedef struct wg_import_report {
+    int64_t imported;    /* rows inserted */
+    int64_t superseded;  /* older rows given valid_to by this import */
+    int64_t orphans;     /* rows whose parent could not be found */
+    int metric_epsg;     /* the workspace's metric CRS after the import */
+    char encoding[32];   /* encoding the text was read in */
+} wg_import_report;
+
+/* Imports polygons from any OGR source into the workspace, reprojecting to
+ * WGS84 through PROJ. The whole import is one transaction: on failure the
+ * workspace is unchanged and the error names the feature (FID) at fault.
+ * Re-importing a level versions it: its current rows get valid_to =
+ * valid_from of the new import. `report` may be NULL. */
+WG_API wg_status wg_grids_import(wg_ws *ws, const char *src, const wg_import_opts *opts,
+                                 wg_import_report *report);
+
+/* ------------------------------------------------------------------------ */
+/* Validation (validate.c)                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum wg_issue_kind {
+    WG_ISSUE_INVALID_GEOMETRY = 0, /* GEOS says invalid; message has the reason */
+    WG_ISSUE_OVERLAP,              /* two units of one level overlap; area_m2 */
+    WG_ISSUE_GAP,                  /* part of a parent not covered by its children */
+    WG_ISSUE_OUTSIDE_PARENT,       /* part of a unit lies outside its parent */
+    WG_ISSUE_DUPLICATE_CODE,       /* two current units share a code */
+    WG_ISSUE_CODE_PREFIX,          /* numeric code does not extend its parent's */
+    WG_ISSUE_CODE_FORMAT,          /* numeric code of unexpected length (warning) */
+    WG_ISSUE_SIZE_OUTLIER,         /* area far from the level's median (warning) */
+    WG_ISSUE_ORPHAN,               /* no parent found */
+    WG_ISSUE_KIND_COUNT
+} wg_issue_kind;
+
+typedef enum wg_severity { WG_SEV_ERROR = 0, WG_SEV_WARNING = 1 } wg_severity;
+
+typedef struct wg_issue {
+    wg_issue_kind kind;
+    wg_severity severity;
+    wg_level level;
+    char *code;       /* the unit at fault */
+    char *other_code; /* the other unit (overlap, duplicate, parent), or NULL */
+    double area_m2;   /* overlap/gap/outside area, unit area for outliers; else 0 */
+    double lon, lat;  /* a point where the issue is (WGS84) */
+    char *message;    /* a sentence for humans */
+} wg_issue;
+
+typedef struct wg_issue_list {
+    size_t count;
+    wg_issue *items;
+    size_t errors, warnings;
+} wg_issue_list;
+
+/* Options of wg_validate(). Zero-initialise. */
+typedef struct wg_validate_opts {
+    double min_area_m2; /* overlaps/gaps smaller than this are ignored; 0 = 1.0 m2 */
+    double outlier_factor; /* size outlier if area > f*median or < median/f; 0 = 10 */
+} wg_validate_opts;
+
+/* Checks the current units: geometry validity, overlaps and gaps per level
+ * and parent, units outside their parent, duplicate codes, code layout
+ * (GB/T 30428.1 practice, checked but never required), size outliers.
+ * On success *out is a new list; free with wg_issue_list_free(). */
+WG_API wg_status wg_validate(wg_ws *ws, const wg_validate_opts *opts, wg_issue_list **out);
+WG_API void wg_issue_list_free(wg_issue_list *list);
+/* "invalid_geometry", "overlap", ...; static text. */
+WG_API const char *wg_issue_kind_name(wg_issue_kind kind);
+
+/* Repairs invalid geometries of current units in place with GEOS MakeValid
+ * ("structure" method, polygonal parts kept), in one transaction. On success
+ * *changes is a new list with one entry per repaired unit (kind
+ * WG_ISSUE_INVALID_GEOMETRY, area_m2 the new area, message saying what
+ * changed); free with wg_issue_list_free(). */
+WG_API wg_status wg_grids_repair(wg_ws *ws, wg_issue_list **changes);
+
+/* ------------------------------------------------------------------------ */
+/* Officers (officers.c)                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Imports officers from a UTF-8 CSV with a header row. Columns (any order):
+ * officer_id, name, role, grid_code, phone, and optionally lon, lat (the
+ * station, WGS84). Roles: grid_worker, grid_chief, grid_instructor,
+ * volunteer, police, judge, prosecutor, lawyer. An officer serving several
+ * grids appears on several lines with the same officer_id. Atomic: any bad
+ * line (unknown grid code, unknown role, bad coordinate) fails the whole
+ * import and the message lists the line numbers. *imported may be NULL. */
+WG_API wg_status wg_officers_import(wg_ws *ws, const char *csv_path, int64_t *imported);
+
+/* ------------------------------------------------------------------------ */
+/* Export (export.c)                                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef enum wg_layer {
+    WG_LAYER_ADMIN = 0, /* county, town and village units */
+    WG_LAYER_GRIDS,     /* comprehensive grids */
+    WG_LAYER_MICRO,
+    WG_LAYER_EXCLUSIVE,
+    WG_LAYER_OFFICERS,  /* one point per officer station (officers without one are skipped) */
+    WG_LAYER_COUNT
+} wg_layer;
+
+WG_API wg_status wg_layer_parse(const char *name, wg_layer *out);
+WG_API const char *wg_layer_name(wg_layer layer);
+
+/* Writes a layer of current units to `path`; the driver follows the
+ * extension: .geojson/.json (RFC 7946), .shp (UTF-8 with .cpg), .gpkg, .fgb,
+ * .csv. Written to a temporary name and renamed, so a failure leaves no
+ * partial file. `at` (YYYY-MM-DD or NULL for now) selects versions. */
+WG_API wg_status wg_export_layer(wg_ws *ws, wg_layer layer, const char *path, const char *at,
+                                 int64_t *written);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WANGGE_H */

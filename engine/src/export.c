@@ -1,0 +1,238 @@
+/* export.c -- writing workspace layers to files through OGR.
+ *
+ * Files are written into a hidden temporary folder beside the target and
+ * renamed into place only when complete, so a failure (full disk, bad path)
+ * never leaves a half-written layer where the command center would load it.
+ * Shapefiles get ENCODING=UTF-8, which makes GDAL write the .cpg that keeps
+ * Chinese names intact in ArcGIS and QGIS. */
+#include "ogrio.h"
+#include "units.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const LAYER_NAMES[WG_LAYER_COUNT] = {"admin", "grids", "micro", "exclusive",
+                                                         "officers"};
+
+const char *wg_layer_name(wg_layer layer) {
+    return (unsigned)layer < WG_LAYER_COUNT ? LAYER_NAMES[layer] : NULL;
+}
+
+wg_status wg_layer_parse(const char *name, wg_layer *out) {
+    for (int i = 0; name && i < WG_LAYER_COUNT; i++)
+        if (!strcmp(name, LAYER_NAMES[i])) {
+            *out = (wg_layer)i;
+            return WG_OK;
+        }
+    return WG_ERR_INVALID_ARG;
+}
+
+/* ---- the temporary folder ------------------------------------------------ */
+
+typedef struct staging {
+    char dir[4096];    /* the target's folder */
+    char tmpdir[4200]; /* hidden folder inside it */
+    char tmpfile[8400];
+} staging;
+
+static wg_status staging_open(wg_ctx *ctx, const char *path, staging *sg) {
+    char a[4096], b[4096];
+    snprintf(a, sizeof a, "%s", path);
+    snprintf(b, sizeof b, "%s", path);
+    snprintf(sg->dir, sizeof sg->dir, "%s", dirname(a));
+    snprintf(sg->tmpdir, sizeof sg->tmpdir, "%s/.wangge-tmp-%ld", sg->dir, (long)getpid());
+    int n = snprintf(sg->tmpfile, sizeof sg->tmpfile, "%s/%s", sg->tmpdir, basename(b));
+    if (n >= (int)sizeof sg->tmpfile) return wg_err(ctx, WG_ERR_INVALID_ARG, "path too long");
+    if (mkdir(sg->tmpdir, 0755) != 0 && errno != EEXIST)
+        return wg_err(ctx, WG_ERR_IO, "cannot write in %s: %s", sg->dir, strerror(errno));
+    return WG_OK;
+}
+
+/* Moves every file of the staging folder into the target folder (commit =
+ * 1) or deletes them (commit = 0), then removes the folder. */
+static wg_status staging_close(wg_ctx *ctx, staging *sg, int commit) {
+    wg_status rc = WG_OK;
+    DIR *d = opendir(sg->tmpdir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char from[8192], to[8192];
+        snprintf(from, sizeof from, "%s/%s", sg->tmpdir, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", sg->dir, e->d_name);
+        if (commit && !rc && rename(from, to) != 0)
+            rc = wg_err(ctx, WG_ERR_IO, "cannot move %s into place: %s", to, strerror(errno));
+        if (!commit || rc) unlink(from);
+    }
+    if (d) closedir(d);
+    rmdir(sg->tmpdir);
+    return rc;
+}
+
+/* ---- layers -------------------------------------------------------------- */
+
+static wg_status add_field(wg_ctx *ctx, OGRLayerH l, const char *name, OGRFieldType t) {
+    OGRFieldDefnH fd = OGR_Fld_Create(name, t);
+    OGRErr e = OGR_L_CreateField(l, fd, 1);
+    OGR_Fld_Destroy(fd);
+    return e == OGRERR_NONE ? WG_OK
+                            : wg_err(ctx, WG_ERR_GDAL, "cannot create field %s: %s", name,
+                                     wg_gdal_msg());
+}
+
+static OGRGeometryH to_ogr(wg_ctx *ctx, GEOSWKBWriter *wr, const GEOSGeometry *g) {
+    size_t len = 0;
+    unsigned char *wkb = GEOSWKBWriter_write_r(ctx->geos, wr, g, &len);
+    OGRGeometryH og = NULL;
+    if (wkb) OGR_G_CreateFromWkbEx(wkb, NULL, &og, len);
+    GEOSFree_r(ctx->geos, wkb);
+    return og;
+}
+
+static void set_text(OGRFeatureH f, const char *field, const char *v) {
+    if (v) OGR_F_SetFieldString(f, OGR_F_GetFieldIndex(f, field), v);
+}
+
+static wg_status write_units(wg_ws *ws, OGRLayerH l, wg_layer which, const char *at,
+                             int64_t *written) {
+    wg_ctx *ctx = ws->ctx;
+    static const char *const fields[] = {"code", "name", "level", "parent", "kind",
+                                         "valid_from", "valid_to"};
+    wg_status rc = WG_OK;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !rc; i++)
+        rc = add_field(ctx, l, fields[i], OFTString);
+    if (rc || (rc = add_field(ctx, l, "area_m2", OFTReal))) return rc;
+    unsigned mask = which == WG_LAYER_ADMIN ? WG_LEVEL_BIT(WG_LEVEL_COUNTY) |
+                                                  WG_LEVEL_BIT(WG_LEVEL_TOWN) |
+                                                  WG_LEVEL_BIT(WG_LEVEL_VILLAGE)
+                    : which == WG_LAYER_GRIDS ? WG_LEVEL_BIT(WG_LEVEL_GRID)
+                    : which == WG_LAYER_MICRO ? WG_LEVEL_BIT(WG_LEVEL_MICRO)
+                                              : WG_LEVEL_BIT(WG_LEVEL_EXCLUSIVE);
+    wg_unitset set;
+    if ((rc = wg_units_load(ws, mask, at, &set))) return rc;
+    GEOSWKBWriter *wr = GEOSWKBWriter_create_r(ctx->geos);
+    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(l);
+    for (size_t i = 0; i < set.n && !rc; i++) {
+        const wg_unit *u = &set.v[i];
+        OGRFeatureH f = OGR_F_Create(defn);
+        set_text(f, "code", u->code);
+        set_text(f, "name", u->name);
+        set_text(f, "level", wg_level_name(u->level));
+        set_text(f, "parent", u->parent);
+        set_text(f, "kind", u->kind);
+        set_text(f, "valid_from", u->valid_from);
+        set_text(f, "valid_to", u->valid_to);
+        OGR_F_SetFieldDouble(f, OGR_F_GetFieldIndex(f, "area_m2"), u->area_m2);
+        OGRGeometryH g = to_ogr(ctx, wr, u->geom);
+        if (!g || OGR_F_SetGeometryDirectly(f, g) != OGRERR_NONE ||
+            OGR_L_CreateFeature(l, f) != OGRERR_NONE)
+            rc = wg_err(ctx, WG_ERR_GDAL, "cannot write unit %s: %s", u->code, wg_gdal_msg());
+        OGR_F_Destroy(f);
+        if (!rc && wg_progress(ctx, "export", i + 1, set.n))
+            rc = wg_err(ctx, WG_ERR_INTERRUPTED, "export interrupted");
+    }
+    if (!rc) *written = (int64_t)set.n;
+    GEOSWKBWriter_destroy_r(ctx->geos, wr);
+    wg_units_free(ctx, &set);
+    return rc;
+}
+
+static wg_status write_officers(wg_ws *ws, OGRLayerH l, int64_t *written) {
+    wg_ctx *ctx = ws->ctx;
+    wg_status rc = WG_OK;
+    static const char *const fields[] = {"officer_id", "name", "phone", "roles", "grids"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !rc; i++)
+        rc = add_field(ctx, l, fields[i], OFTString);
+    if (rc) return rc;
+    sqlite3_stmt *st = NULL;
+    if ((rc = wg_ws_prepare(ws,
+                            "SELECT o.officer_id, o.name, o.phone, X(o.geom), Y(o.geom), "
+                            "(SELECT group_concat(DISTINCT role) FROM officer_grids g "
+                            " WHERE g.officer_id = o.officer_id), "
+                            "(SELECT group_concat(DISTINCT grid_code) FROM officer_grids g "
+                            " WHERE g.officer_id = o.officer_id) "
+                            "FROM officers o WHERE o.geom IS NOT NULL ORDER BY o.officer_id",
+                            &st)))
+        return rc;
+    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(l);
+    int64_t n = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        OGRFeatureH f = OGR_F_Create(defn);
+        for (int i = 0; i < 3; i++) set_text(f, fields[i], (const char *)sqlite3_column_text(st, i));
+        set_text(f, "roles", (const char *)sqlite3_column_text(st, 5));
+        set_text(f, "grids", (const char *)sqlite3_column_text(st, 6));
+        OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
+        OGR_G_SetPoint_2D(pt, 0, sqlite3_column_double(st, 3), sqlite3_column_double(st, 4));
+        OGR_F_SetGeometryDirectly(f, pt);
+        if (OGR_L_CreateFeature(l, f) != OGRERR_NONE)
+            rc = wg_err(ctx, WG_ERR_GDAL, "cannot write officer %s: %s",
+                        (const char *)sqlite3_column_text(st, 0), wg_gdal_msg());
+        OGR_F_Destroy(f);
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (!rc) *written = n;
+    return rc;
+}
+
+wg_status wg_export_layer(wg_ws *ws, wg_layer layer, const char *path, const char *at,
+                          int64_t *written) {
+    wg_ctx *ctx = ws->ctx;
+    if ((unsigned)layer >= WG_LAYER_COUNT) return wg_err(ctx, WG_ERR_INVALID_ARG, "unknown layer");
+    if (at && !wg_date_valid(at))
+        return wg_err(ctx, WG_ERR_INVALID_ARG, "'%s' is not a date YYYY-MM-DD", at);
+    const char *drv_name = wg_ogr_driver_for(ctx, path);
+    if (!drv_name) return WG_ERR_INVALID_ARG;
+    wg_gdal_init();
+    GDALDriverH drv = GDALGetDriverByName(drv_name);
+    if (!drv) return wg_err(ctx, WG_ERR_GDAL, "this GDAL has no %s driver", drv_name);
+    staging sg;
+    wg_status rc = staging_open(ctx, path, &sg);
+    if (rc) return rc;
+    int64_t n = 0;
+    wg_gdal_quiet_push();
+    GDALDatasetH ds = GDALCreate(drv, sg.tmpfile, 0, 0, 0, GDT_Unknown, NULL);
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(srs, 4326);
+    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    const char *lco_geojson[] = {"RFC7946=YES", "COORDINATE_PRECISION=9", NULL};
+    const char *lco_shp[] = {"ENCODING=UTF-8", NULL};
+    const char **lco = !strcmp(drv_name, "GeoJSON")          ? lco_geojson
+                       : !strcmp(drv_name, "ESRI Shapefile") ? lco_shp
+                                                             : NULL;
+    char lname[256];
+    snprintf(lname, sizeof lname, "%s", strrchr(sg.tmpfile, '/') + 1);
+    char *dot = strrchr(lname, '.');
+    if (dot) *dot = '\0';
+    OGRLayerH l = ds ? GDALDatasetCreateLayer(ds, lname, srs,
+                                              layer == WG_LAYER_OFFICERS ? wkbPoint
+                                                                         : wkbMultiPolygon,
+                                              (char **)lco)
+                     : NULL;
+    if (!l) {
+        rc = wg_err(ctx, WG_ERR_GDAL, "cannot create %s: %s", path, wg_gdal_msg());
+    } else {
+        GDALDatasetStartTransaction(ds, 0);
+        rc = layer == WG_LAYER_OFFICERS ? write_officers(ws, l, &n)
+                                        : write_units(ws, l, layer, at, &n);
+        if (!rc && GDALDatasetCommitTransaction(ds) == OGRERR_FAILURE)
+            rc = wg_err(ctx, WG_ERR_GDAL, "cannot write %s: %s", path, wg_gdal_msg());
+    }
+    if (ds) {
+        CPLErrorReset();
+        GDALClose(ds); /* flushes; returns void before GDAL 3.8 */
+        if (!rc && CPLGetLastErrorType() >= CE_Failure)
+            rc = wg_err(ctx, WG_ERR_GDAL, "cannot finish %s: %s", path, wg_gdal_msg());
+    }
+    wg_gdal_quiet_pop();
+    OSRDestroySpatialReference(srs);
+    wg_status rc2 = staging_close(ctx, &sg, rc == WG_OK);
+    if (!rc) rc = rc2;
+    if (!rc && written) *written = n;
+    return rc;
+}

@@ -1,0 +1,29 @@
+/* ogrio.h -- small helpers around GDAL/OGR shared by import and export. */
+#ifndef WG_OGRIO_H
+#define WG_OGRIO_H
+
+#include "ctx.h"
+#include <gdal.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+#include <cpl_conv.h>
+
+/* Registers GDAL's drivers once per process (thread-safe). */
+void wg_gdal_init(void);
+
+/* GDAL's last error message for this thread, or "" (borrowed). */
+const char *wg_gdal_msg(void);
+
+/* Silences GDAL's default stderr printing on this thread; errors are read
+ * back with wg_gdal_msg() and reported through the context instead. */
+void wg_gdal_quiet_push(void);
+void wg_gdal_quiet_pop(void);
+
+/* The OGR driver for an output path's extension (.geojson/.json, .shp,
+ * .gpkg, .fgb, .csv), or NULL with a message naming the extension. */
+const char *wg_ogr_driver_for(wg_ctx *ctx, const char *path);
+
+/* Non-zero if `s` is valid UTF-8 (no overlongs, no surrogates). */
+int wg_utf8_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,43 @@
+/* cli.h -- what the `wangge` subcommands share: exit codes, error printing,
+ * the progress bar, and opening a workspace. Only the public API is used. */
+#ifndef WG_CLI_H
+#define WG_CLI_H
+
+#include <wangge/wangge.h>
+
+#include <getopt.h>
+#include <stdio.h>
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* Prints "wangge CMD: message" to stderr (printf-style) and returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints the context's error for a failed call and returns EXIT_FAIL. */
+int cli_fail(const char *cmd, wg_ctx *ctx, wg_status st);
+
+/* Creates a context with the terminal progress bar installed (when stderr
+ * is a terminal). Exits the process on failure. */
+wg_ctx *cli_ctx(void);
+
+/* Ends a progress bar line if one was drawn. */
+void cli_progress_done(void);
+
+/* Parses a CRS argument "EPSG:n" / "n" into an EPSG code; 0 if malformed. */
+int cli_parse_epsg(const char *s);
+
+/* A subcommand: its name, one-line summary, and entry point. */
+typedef struct cli_cmd {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} cli_cmd;
+
+int cmd_init(int argc, char **argv);
+int cmd_import_grids(int argc, char **argv);
+int cmd_import_officers(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif
