@@ -203,6 +203,8 @@ static wg_status source_transform(wg_ctx *ctx, OGRLayerH layer, const char *s_sr
 static wg_status read_layer(wg_ctx *ctx, OGRLayerH layer, const wg_import_opts *o,
                             const char *src, batch *b, int *bad_utf8) {
     OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer);
+    if (OGR_L_GetFeatureCount(layer, 1) == 0)
+        return wg_err(ctx, WG_ERR_FORMAT, "%s: the layer has no features", src);
     fields fx;
     wg_status rc;
     const char *code_f = o->code_field ? o->code_field : "code";
