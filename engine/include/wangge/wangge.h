@@ -294,6 +294,91 @@ WG_API const char *wg_layer_name(wg_layer layer);
 WG_API wg_status wg_export_layer(wg_ws *ws, wg_layer layer, const char *path, const char *at,
                                  int64_t *written);
 
+/* ------------------------------------------------------------------------ */
+/* Locating points (locate.c)                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Input coordinate systems of handsets and files. */
+typedef enum wg_crs_kind {
+    WG_CRS_WGS84 = 0, /* GPS, EPSG:4326 */
+    WG_CRS_CGCS2000,  /* EPSG:4490; treated as WGS84 (they differ by centimetres) */
+    WG_CRS_GCJ02,     /* AMap, Tencent */
+    WG_CRS_BD09,      /* Baidu */
+    WG_CRS_EPSG       /* any EPSG code, through PROJ */
+} wg_crs_kind;
+
+/* Parses "wgs84", "cgcs2000", "gcj02", "bd09" or "EPSG:n" (case-insensitive;
+ * "EPSG:4326" and "EPSG:4490" map to the first two). *epsg gets n for
+ * WG_CRS_EPSG. Returns WG_ERR_INVALID_ARG if unknown. */
+WG_API wg_status wg_crs_parse(const char *s, wg_crs_kind *kind, int *epsg);
+
+/* A locator: every current (or dated) unit of a workspace in an in-memory
+ * point index. Immutable once built: any number of threads may query one
+ * locator at the same time (each with its own output). */
+typedef struct wg_locator wg_locator;
+
+/* Builds a locator from the units valid on `at` (YYYY-MM-DD), or the
+ * current ones if `at` is NULL. Free with wg_locator_free(). */
+WG_API wg_status wg_locator_build(wg_ws *ws, const char *at, wg_locator **out);
+WG_API void wg_locator_free(wg_locator *loc);
+
+/* Memory held by the locator's index, in bytes. */
+WG_API size_t wg_locator_memory(const wg_locator *loc);
+
+typedef enum wg_place_status {
+    WG_PLACE_INSIDE = 0, /* a comprehensive grid contains the point */
+    WG_PLACE_NEAREST,    /* none does; the nearest is within the tolerance */
+    WG_PLACE_OUTSIDE     /* no grid within the tolerance */
+} wg_place_status;
+
+/* "inside", "nearest", "outside"; static text. */
+WG_API const char *wg_place_status_name(wg_place_status st);
+
+#define WG_PLACE_MAX_EXCL 16
+
+/* One unit of a placement. Strings are borrowed from the locator and live
+ * as long as it does; NULL when there is no such unit. */
+typedef struct wg_placed_unit {
+    const char *code, *name, *kind;
+} wg_placed_unit;
+
+/* Where a point falls. */
+typedef struct wg_placement {
+    wg_place_status status;
+    double dist_m; /* 0 inside; distance to the nearest grid when NEAREST */
+    wg_placed_unit county, town, village, grid, micro;
+    int n_excl; /* exclusive grids containing the point (at most WG_PLACE_MAX_EXCL kept) */
+    wg_placed_unit excl[WG_PLACE_MAX_EXCL];
+} wg_placement;
+
+/* Places a WGS84 point. Units of each level are those whose polygon
+ * contains the point; on a boundary shared by two units the point belongs
+ * to the unit on its east side, or on an east-west edge to the one on its
+ * north side, so it belongs to exactly one. When no comprehensive grid
+ * contains the point, the nearest one within `tolerance_m` metres is taken
+ * (status NEAREST) and the admin units missing from the point's own
+ * placement are filled from that grid's parents. Never allocates; never
+ * fails for finite input. Returns WG_ERR_INVALID_ARG for non-finite or
+ * out-of-range coordinates. */
+WG_API wg_status wg_locator_place(const wg_locator *loc, double lon, double lat,
+                                  double tolerance_m, wg_placement *out);
+
+/* Converts (x, y) in `kind` (and `epsg` for WG_CRS_EPSG) to WGS84 lon/lat.
+ * WG_CRS_EPSG needs a context for PROJ; the others are pure. */
+WG_API wg_status wg_to_wgs84(wg_ctx *ctx, wg_crs_kind kind, int epsg, double x, double y,
+                             double *lon, double *lat);
+
+/* An officer responsible for a unit. Strings borrowed for the callback. */
+typedef struct wg_officer {
+    const char *officer_id, *name, *role, *phone, *unit_code;
+    double lon, lat; /* station; NaN if unknown */
+} wg_officer;
+
+/* Calls `fn` for every officer assigned to one of the `n` unit codes,
+ * ordered by role then name. A non-zero return from `fn` stops early. */
+WG_API wg_status wg_officers_for_units(wg_ws *ws, const char *const *codes, size_t n,
+                                       int (*fn)(void *user, const wg_officer *o), void *user);
+
 #ifdef __cplusplus
 }
 #endif

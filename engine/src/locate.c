@@ -1,0 +1,295 @@
+/* locate.c -- which units and officers own a point.
+ *
+ * A locator holds every unit of one date in a single point index (all
+ * levels together: one lookup answers county, town, village, grid,
+ * micro-grid and the overlapping exclusive grids at once), plus each unit's
+ * parent as an array index so a NEAREST answer can fill the admin chain
+ * from the grid it snapped to. */
+#include "pointindex.h"
+#include "units.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct wg_locator {
+    wg_unitset units; /* geometries freed after the build; strings kept */
+    int32_t *parent;  /* index of each unit's parent, -1 if none */
+    uint32_t *grids;  /* indexes of the comprehensive grids, for NEAREST */
+    size_t ngrids;
+    wg_pindex *ix;
+};
+
+const char *wg_place_status_name(wg_place_status st) {
+    switch (st) {
+    case WG_PLACE_INSIDE: return "inside";
+    case WG_PLACE_NEAREST: return "nearest";
+    case WG_PLACE_OUTSIDE: return "outside";
+    }
+    return "unknown";
+}
+
+wg_status wg_crs_parse(const char *s, wg_crs_kind *kind, int *epsg) {
+    if (!s) return WG_ERR_INVALID_ARG;
+    *epsg = 0;
+    if (!strcasecmp(s, "wgs84") || !strcasecmp(s, "gps") || !strcasecmp(s, "EPSG:4326"))
+        *kind = WG_CRS_WGS84;
+    else if (!strcasecmp(s, "cgcs2000") || !strcasecmp(s, "EPSG:4490"))
+        *kind = WG_CRS_CGCS2000;
+    else if (!strcasecmp(s, "gcj02") || !strcasecmp(s, "gcj-02"))
+        *kind = WG_CRS_GCJ02;
+    else if (!strcasecmp(s, "bd09") || !strcasecmp(s, "bd-09"))
+        *kind = WG_CRS_BD09;
+    else if (!strncasecmp(s, "EPSG:", 5) && s[5]) {
+        char *end;
+        long v = strtol(s + 5, &end, 10);
+        if (*end || v <= 0 || v > 999999) return WG_ERR_INVALID_ARG;
+        *kind = WG_CRS_EPSG;
+        *epsg = (int)v;
+    } else {
+        return WG_ERR_INVALID_ARG;
+    }
+    return WG_OK;
+}
+
+wg_status wg_to_wgs84(wg_ctx *ctx, wg_crs_kind kind, int epsg, double x, double y, double *lon,
+                      double *lat) {
+    double gx, gy;
+    wg_status rc;
+    switch (kind) {
+    case WG_CRS_WGS84:
+    case WG_CRS_CGCS2000:
+        if (!isfinite(x) || !isfinite(y) || fabs(x) > 180 || fabs(y) > 90)
+            return WG_ERR_INVALID_ARG;
+        *lon = x, *lat = y;
+        return WG_OK;
+    case WG_CRS_GCJ02: return wg_wgs84_from_gcj02(x, y, lon, lat);
+    case WG_CRS_BD09:
+        if ((rc = wg_gcj02_from_bd09(x, y, &gx, &gy))) return rc;
+        return wg_wgs84_from_gcj02(gx, gy, lon, lat);
+    case WG_CRS_EPSG: {
+        if (!isfinite(x) || !isfinite(y)) return WG_ERR_INVALID_ARG;
+        char src[32];
+        snprintf(src, sizeof src, "EPSG:%d", epsg);
+        PJ *pj = wg_proj_transform(ctx, src, "EPSG:4326");
+        if (!pj) return WG_ERR_PROJ;
+        PJ_COORD c = proj_trans(pj, PJ_FWD, proj_coord(x, y, 0, 0));
+        proj_destroy(pj);
+        if (!isfinite(c.xy.x) || !isfinite(c.xy.y) || fabs(c.xy.x) > 180 || fabs(c.xy.y) > 90)
+            return wg_err(ctx, WG_ERR_INVALID_ARG, "(%g, %g) is outside EPSG:%d", x, y, epsg);
+        *lon = c.xy.x, *lat = c.xy.y;
+        return WG_OK;
+    }
+    }
+    return WG_ERR_INVALID_ARG;
+}
+
+/* Orders units as wg_units_load() does: by level, then code. */
+static int cmp_level_code(const wg_unit *u, int level, const char *code) {
+    if ((int)u->level != level) return (int)u->level < level ? -1 : 1;
+    return strcmp(u->code, code);
+}
+
+/* Resolves each unit's parent code to an index by binary search. */
+static wg_status link_parents(wg_locator *loc) {
+    size_t n = loc->units.n;
+    loc->parent = malloc((n + 1) * sizeof *loc->parent);
+    if (!loc->parent) return WG_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const wg_unit *u = &loc->units.v[i];
+        int pl = wg_level_parent(u->level);
+        loc->parent[i] = -1;
+        if (pl < 0 || !u->parent) continue;
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (cmp_level_code(&loc->units.v[mid], pl, u->parent) < 0) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo < n && cmp_level_code(&loc->units.v[lo], pl, u->parent) == 0)
+            loc->parent[i] = (int32_t)lo;
+    }
+    return WG_OK;
+}
+
+wg_status wg_locator_build(wg_ws *ws, const char *at, wg_locator **out) {
+    wg_ctx *ctx = ws->ctx;
+    if (at && !wg_date_valid(at))
+        return wg_err(ctx, WG_ERR_INVALID_ARG, "'%s' is not a date YYYY-MM-DD", at);
+    wg_locator *loc = calloc(1, sizeof *loc);
+    if (!loc) return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    wg_status rc = wg_units_load(ws, WG_LEVELS_ALL, at, &loc->units);
+    if (rc) goto fail;
+    size_t n = loc->units.n;
+    const GEOSGeometry **geoms = malloc((n + 1) * sizeof *geoms);
+    loc->grids = malloc((n + 1) * sizeof *loc->grids);
+    if (!geoms || !loc->grids) {
+        free(geoms);
+        rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        geoms[i] = loc->units.v[i].geom;
+        if (loc->units.v[i].level == WG_LEVEL_GRID) loc->grids[loc->ngrids++] = (uint32_t)i;
+    }
+    rc = wg_pindex_build(ctx, geoms, n, &loc->ix);
+    free(geoms);
+    if (rc) goto fail;
+    for (size_t i = 0; i < n; i++) { /* the index has what it needs */
+        GEOSGeom_destroy_r(ctx->geos, loc->units.v[i].geom);
+        loc->units.v[i].geom = NULL;
+    }
+    if (link_parents(loc)) {
+        rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    *out = loc;
+    return WG_OK;
+fail:
+    /* geometries still owned by the set are freed with it */
+    wg_units_free(ctx, &loc->units);
+    free(loc->parent);
+    free(loc->grids);
+    wg_pindex_free(loc->ix);
+    free(loc);
+    return rc;
+}
+
+void wg_locator_free(wg_locator *loc) {
+    if (!loc) return;
+    /* No geometries remain, so no GEOS handle is needed to free the set. */
+    for (size_t i = 0; i < loc->units.n; i++) {
+        wg_unit *u = &loc->units.v[i];
+        free(u->code);
+        free(u->name);
+        free(u->parent);
+        free(u->kind);
+        free(u->valid_from);
+        free(u->valid_to);
+    }
+    free(loc->units.v);
+    free(loc->parent);
+    free(loc->grids);
+    wg_pindex_free(loc->ix);
+    free(loc);
+}
+
+size_t wg_locator_memory(const wg_locator *loc) {
+    return loc ? wg_pindex_memory(loc->ix) : 0;
+}
+
+static void set_unit(wg_placed_unit *pu, const wg_unit *u) {
+    pu->code = u->code;
+    pu->name = u->name;
+    pu->kind = u->kind;
+}
+
+static wg_placed_unit *slot(wg_placement *p, wg_level l) {
+    switch (l) {
+    case WG_LEVEL_COUNTY: return &p->county;
+    case WG_LEVEL_TOWN: return &p->town;
+    case WG_LEVEL_VILLAGE: return &p->village;
+    case WG_LEVEL_GRID: return &p->grid;
+    case WG_LEVEL_MICRO: return &p->micro;
+    default: return NULL;
+    }
+}
+
+/* The nearest comprehensive grid within tol metres, or -1. */
+static long nearest_grid(const wg_locator *loc, double lon, double lat, double tol, double *dist) {
+    double dlat = tol / 111000.0, dlon = tol / (111000.0 * fmax(cos(lat * 0.017453292519943295), 0.01));
+    long best = -1;
+    double bd = INFINITY;
+    for (size_t k = 0; k < loc->ngrids; k++) {
+        double bb[4];
+        wg_pindex_bbox(loc->ix, loc->grids[k], bb);
+        if (lon < bb[0] - dlon || lon > bb[2] + dlon || lat < bb[1] - dlat || lat > bb[3] + dlat)
+            continue;
+        double d = wg_pindex_distance_m(loc->ix, loc->grids[k], lon, lat);
+        if (d < bd) bd = d, best = (long)loc->grids[k];
+    }
+    if (best >= 0 && bd <= tol) {
+        *dist = bd;
+        return best;
+    }
+    return -1;
+}
+
+wg_status wg_locator_place(const wg_locator *loc, double lon, double lat, double tolerance_m,
+                           wg_placement *out) {
+    memset(out, 0, sizeof *out);
+    if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90)) return WG_ERR_INVALID_ARG;
+    uint32_t ids[64];
+    size_t k = wg_pindex_query(loc->ix, lon, lat, ids, 64);
+    if (k > 64) k = 64;
+    long grid = -1;
+    for (size_t i = 0; i < k; i++) {
+        const wg_unit *u = &loc->units.v[ids[i]];
+        if (u->level == WG_LEVEL_EXCLUSIVE) {
+            if (out->n_excl < WG_PLACE_MAX_EXCL) set_unit(&out->excl[out->n_excl], u);
+            out->n_excl++;
+            continue;
+        }
+        wg_placed_unit *s = slot(out, u->level);
+        if (s && !s->code) { /* ids ascend: on overlaps the lowest code wins */
+            set_unit(s, u);
+            if (u->level == WG_LEVEL_GRID) grid = (long)ids[i];
+        }
+    }
+    if (out->n_excl > WG_PLACE_MAX_EXCL) out->n_excl = WG_PLACE_MAX_EXCL;
+    out->status = WG_PLACE_INSIDE;
+    if (grid < 0) {
+        double d = 0;
+        grid = tolerance_m > 0 ? nearest_grid(loc, lon, lat, tolerance_m, &d) : -1;
+        if (grid < 0) {
+            out->status = WG_PLACE_OUTSIDE;
+            return WG_OK;
+        }
+        out->status = WG_PLACE_NEAREST;
+        out->dist_m = d;
+        set_unit(&out->grid, &loc->units.v[grid]);
+    }
+    /* Fill the admin chain from the grid's parents where the point's own
+     * lookup found nothing (a point in a gap, or snapped to a grid). */
+    for (int32_t p = loc->parent[grid]; p >= 0; p = loc->parent[p]) {
+        wg_placed_unit *s = slot(out, loc->units.v[p].level);
+        if (s && !s->code) set_unit(s, &loc->units.v[p]);
+    }
+    return WG_OK;
+}
+
+wg_status wg_officers_for_units(wg_ws *ws, const char *const *codes, size_t n,
+                                int (*fn)(void *user, const wg_officer *o), void *user) {
+    if (n == 0) return WG_OK;
+    if (n > 500) return wg_err(ws->ctx, WG_ERR_INVALID_ARG, "too many unit codes (%zu)", n);
+    size_t len = 400 + n * 2;
+    char *sql = malloc(len);
+    if (!sql) return wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
+    int w = snprintf(sql, len,
+                     "SELECT o.officer_id, o.name, g.role, o.phone, g.grid_code, X(o.geom), "
+                     "Y(o.geom) FROM officer_grids g JOIN officers o USING(officer_id) "
+                     "WHERE g.grid_code IN (");
+    for (size_t i = 0; i < n; i++) w += snprintf(sql + w, len - (size_t)w, i ? ",?" : "?");
+    snprintf(sql + w, len - (size_t)w, ") ORDER BY g.role, o.name, o.officer_id");
+    sqlite3_stmt *st = NULL;
+    wg_status rc = wg_ws_prepare(ws, sql, &st);
+    free(sql);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++) sqlite3_bind_text(st, (int)i + 1, codes[i], -1, SQLITE_STATIC);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        wg_officer o = {(const char *)sqlite3_column_text(st, 0),
+                        (const char *)sqlite3_column_text(st, 1),
+                        (const char *)sqlite3_column_text(st, 2),
+                        (const char *)sqlite3_column_text(st, 3),
+                        (const char *)sqlite3_column_text(st, 4),
+                        sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5),
+                        sqlite3_column_type(st, 6) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 6)};
+        if (fn(user, &o)) break;
+    }
+    if (r != SQLITE_ROW && r != SQLITE_DONE) rc = wg_ws_sqlerr(ws, "reading officers");
+    sqlite3_finalize(st);
+    return rc;
+}
