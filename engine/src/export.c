@@ -1,16 +1,12 @@
 /* export.c -- writing workspace layers to files through OGR.
  *
- * Files are written into a hidden temporary folder beside the target and
- * renamed into place only when complete, so a failure (full disk, bad path)
- * never leaves a half-written layer where the command center would load it.
+ * Files are staged (see wg_staging_open) and renamed into place only when
+ * complete, so a failure never leaves a half-written layer.
  * Shapefiles get ENCODING=UTF-8, which makes GDAL write the .cpg that keeps
  * Chinese names intact in ArcGIS and QGIS. */
 #include "ogrio.h"
 #include "units.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,47 +27,6 @@ wg_status wg_layer_parse(const char *name, wg_layer *out) {
             return WG_OK;
         }
     return WG_ERR_INVALID_ARG;
-}
-
-/* ---- the temporary folder ------------------------------------------------ */
-
-typedef struct staging {
-    char dir[4096];    /* the target's folder */
-    char tmpdir[4200]; /* hidden folder inside it */
-    char tmpfile[8400];
-} staging;
-
-static wg_status staging_open(wg_ctx *ctx, const char *path, staging *sg) {
-    char a[4096], b[4096];
-    snprintf(a, sizeof a, "%s", path);
-    snprintf(b, sizeof b, "%s", path);
-    snprintf(sg->dir, sizeof sg->dir, "%s", dirname(a));
-    snprintf(sg->tmpdir, sizeof sg->tmpdir, "%s/.wangge-tmp-%ld", sg->dir, (long)getpid());
-    int n = snprintf(sg->tmpfile, sizeof sg->tmpfile, "%s/%s", sg->tmpdir, basename(b));
-    if (n >= (int)sizeof sg->tmpfile) return wg_err(ctx, WG_ERR_INVALID_ARG, "path too long");
-    if (mkdir(sg->tmpdir, 0755) != 0 && errno != EEXIST)
-        return wg_err(ctx, WG_ERR_IO, "cannot write in %s: %s", sg->dir, strerror(errno));
-    return WG_OK;
-}
-
-/* Moves every file of the staging folder into the target folder (commit =
- * 1) or deletes them (commit = 0), then removes the folder. */
-static wg_status staging_close(wg_ctx *ctx, staging *sg, int commit) {
-    wg_status rc = WG_OK;
-    DIR *d = opendir(sg->tmpdir);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        char from[8192], to[8192];
-        snprintf(from, sizeof from, "%s/%s", sg->tmpdir, e->d_name);
-        snprintf(to, sizeof to, "%s/%s", sg->dir, e->d_name);
-        if (commit && !rc && rename(from, to) != 0)
-            rc = wg_err(ctx, WG_ERR_IO, "cannot move %s into place: %s", to, strerror(errno));
-        if (!commit || rc) unlink(from);
-    }
-    if (d) closedir(d);
-    rmdir(sg->tmpdir);
-    return rc;
 }
 
 /* ---- layers -------------------------------------------------------------- */
@@ -191,8 +146,8 @@ wg_status wg_export_layer(wg_ws *ws, wg_layer layer, const char *path, const cha
     wg_gdal_init();
     GDALDriverH drv = GDALGetDriverByName(drv_name);
     if (!drv) return wg_err(ctx, WG_ERR_GDAL, "this GDAL has no %s driver", drv_name);
-    staging sg;
-    wg_status rc = staging_open(ctx, path, &sg);
+    wg_staging sg;
+    wg_status rc = wg_staging_open(ctx, path, &sg);
     if (rc) return rc;
     int64_t n = 0;
     wg_gdal_quiet_push();
@@ -231,7 +186,7 @@ wg_status wg_export_layer(wg_ws *ws, wg_layer layer, const char *path, const cha
     }
     wg_gdal_quiet_pop();
     OSRDestroySpatialReference(srs);
-    wg_status rc2 = staging_close(ctx, &sg, rc == WG_OK);
+    wg_status rc2 = wg_staging_close(ctx, &sg, rc == WG_OK);
     if (!rc) rc = rc2;
     if (!rc && written) *written = n;
     return rc;

@@ -3,7 +3,13 @@
  * stack is per thread, so quieting it here never silences another thread. */
 #include "ogrio.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 
@@ -69,3 +75,38 @@ int wg_utf8_valid(const char *str, size_t len) {
     }
     return 1;
 }
+
+static _Atomic unsigned staging_seq;
+
+wg_status wg_staging_open(wg_ctx *ctx, const char *path, wg_staging *sg) {
+    char a[4096], b[4096];
+    unsigned seq = staging_seq++;
+    snprintf(a, sizeof a, "%s", path);
+    snprintf(b, sizeof b, "%s", path);
+    snprintf(sg->dir, sizeof sg->dir, "%s", dirname(a));
+    snprintf(sg->tmpdir, sizeof sg->tmpdir, "%s/.wangge-tmp-%ld-%u", sg->dir, (long)getpid(), seq);
+    int n = snprintf(sg->tmpfile, sizeof sg->tmpfile, "%s/%s", sg->tmpdir, basename(b));
+    if (n >= (int)sizeof sg->tmpfile) return wg_err(ctx, WG_ERR_INVALID_ARG, "path too long");
+    if (mkdir(sg->tmpdir, 0755) != 0)
+        return wg_err(ctx, WG_ERR_IO, "cannot write in %s: %s", sg->dir, strerror(errno));
+    return WG_OK;
+}
+
+wg_status wg_staging_close(wg_ctx *ctx, wg_staging *sg, int commit) {
+    wg_status rc = WG_OK;
+    DIR *d = opendir(sg->tmpdir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char from[8192], to[8192];
+        snprintf(from, sizeof from, "%s/%s", sg->tmpdir, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", sg->dir, e->d_name);
+        if (commit && !rc && rename(from, to) != 0)
+            rc = wg_err(ctx, WG_ERR_IO, "cannot move %s into place: %s", to, strerror(errno));
+        if (!commit || rc) unlink(from);
+    }
+    if (d) closedir(d);
+    rmdir(sg->tmpdir);
+    return rc;
+}
+

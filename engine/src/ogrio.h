@@ -23,6 +23,24 @@ void wg_gdal_quiet_pop(void);
  * .gpkg, .fgb, .csv), or NULL with a message naming the extension. */
 const char *wg_ogr_driver_for(wg_ctx *ctx, const char *path);
 
+/* Staging for outputs: files are written into a hidden folder beside the
+ * target (same file system) and renamed into place only when complete, so
+ * a failure never leaves a half-written layer where the command center
+ * would load it. Several files may be staged together (a Shapefile's
+ * parts, an output and its rejects). */
+typedef struct wg_staging {
+    char dir[4096];    /* the target's folder */
+    char tmpdir[4200]; /* the hidden folder inside it */
+    char tmpfile[8400];/* where to write the target */
+} wg_staging;
+
+/* Creates the staging folder for `path`; sg->tmpfile is where to write. */
+wg_status wg_staging_open(wg_ctx *ctx, const char *path, wg_staging *sg);
+
+/* Moves every staged file into the target folder (commit = 1) or deletes
+ * them (commit = 0), then removes the staging folder. */
+wg_status wg_staging_close(wg_ctx *ctx, wg_staging *sg, int commit);
+
 /* Non-zero if `s` is valid UTF-8 (no overlongs, no surrogates). */
 int wg_utf8_valid(const char *s, size_t len);
 

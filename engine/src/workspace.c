@@ -48,7 +48,7 @@ static const char *const SCHEMA_SQL =
     "  id INTEGER PRIMARY KEY, ext_id TEXT, reported_at TEXT, category TEXT,\n"
     "  description TEXT, src_crs TEXT, grid_code TEXT, micro_code TEXT,\n"
     "  excl_codes TEXT, village_code TEXT, town_code TEXT, county_code TEXT,\n"
-    "  status TEXT, dist_m REAL);\n"
+    "  status TEXT, place_status TEXT, dist_m REAL);\n"
     "CREATE INDEX incidents_grid ON incidents(grid_code, reported_at);\n";
 
 /* SpatiaLite's metadata functions report failure by returning 0, not by an

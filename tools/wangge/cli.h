@@ -39,5 +39,7 @@ int cmd_import_officers(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_locate(int argc, char **argv);
+int cmd_place(int argc, char **argv);
 
 #endif

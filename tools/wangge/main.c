@@ -12,6 +12,8 @@ static const cli_cmd COMMANDS[] = {
     {"validate", "check the coverage: validity, overlaps, gaps, codes", cmd_validate},
     {"export", "write a layer to GeoJSON, Shapefile, GeoPackage or FlatGeobuf", cmd_export},
     {"info", "summarise a workspace (JSON)", cmd_info},
+    {"locate", "which units and officers own a GPS point (JSON)", cmd_locate},
+    {"place", "place a file of points (CSV, GeoJSON, ...) in their grids", cmd_place},
 };
 
 static void usage(FILE *out) {

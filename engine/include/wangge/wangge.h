@@ -368,6 +368,47 @@ WG_API wg_status wg_locator_place(const wg_locator *loc, double lon, double lat,
 WG_API wg_status wg_to_wgs84(wg_ctx *ctx, wg_crs_kind kind, int epsg, double x, double y,
                              double *lon, double *lat);
 
+/* ------------------------------------------------------------------------ */
+/* Batch placement (place.c)                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Options of wg_place_file(). Zero-initialise; strings borrowed. */
+typedef struct wg_place_opts {
+    const char *layer;        /* input layer; NULL = the first */
+    const char *lon_field;    /* NULL: the point geometry if the layer has one, else */
+    const char *lat_field;    /*   the first of lon/lng/longitude/x and lat/latitude/y */
+    const char *crs;          /* CRS of every row (default wgs84), see wg_crs_parse() */
+    const char *crs_field;    /* or a field naming each row's CRS */
+    const char *rejects;      /* file for rejected rows (same format rules), or NULL */
+    const char *at;           /* unit versions valid on this date; NULL = current */
+    double tolerance_m;       /* GPS error allowance for NEAREST; < 0 = 30 m */
+    int threads;              /* 0 = one per CPU */
+    int store;                /* also store the placed rows as incidents */
+} wg_place_opts;
+
+typedef struct wg_place_report {
+    int64_t rows;        /* input rows read */
+    int64_t status[3];   /* placed rows per wg_place_status */
+    int64_t rejected;    /* rows with unusable coordinates */
+    int64_t swapped;     /* of those, rows that look like lat/lon swapped */
+    int64_t stored;      /* incidents stored (with opts->store) */
+    double seconds;      /* wall time of the whole call */
+} wg_place_report;
+
+/* Places every row of `input` (any OGR source: CSV with coordinate
+ * columns, GeoJSON, GeoPackage, Shapefile, ...) and writes `output` (format
+ * by extension: .csv .geojson .gpkg .shp .fgb) with every input field plus
+ * wg_grid, wg_micro, wg_excl (codes joined by ';'), wg_village, wg_town,
+ * wg_county, wg_status (inside|nearest|outside) and wg_dist_m, and, except
+ * for CSV, a WGS84 point. Rows whose coordinates are missing, not numbers,
+ * not finite or out of range are not placed: they go to opts->rejects (the
+ * input fields plus wg_line and wg_reason) and are counted; they never fail
+ * the batch. Outputs are written aside and moved into place only on success;
+ * with opts->store the incidents are stored in the same all-or-nothing way.
+ * `report` may be NULL. */
+WG_API wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
+                               const wg_place_opts *opts, wg_place_report *report);
+
 /* An officer responsible for a unit. Strings borrowed for the callback. */
 typedef struct wg_officer {
     const char *officer_id, *name, *role, *phone, *unit_code;

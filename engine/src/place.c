@@ -1,0 +1,537 @@
+/* place.c -- placing a file of points in their grids.
+ *
+ * The batch runs in chunks: the main thread reads rows through OGR, checks
+ * and converts their coordinates to WGS84 (PROJ handles are per thread, so
+ * conversions stay on this thread), worker threads place the chunk against
+ * the shared read-only locator, and the main thread writes the results in
+ * input order. Writing through OGR is the slow part; placement itself is a
+ * few hundred nanoseconds a point.
+ *
+ * A row with unusable coordinates is never fatal: it goes to the rejects
+ * file with its line and the reason. A failure of the batch itself (I/O,
+ * a bad option) leaves no output and stores nothing. */
+#include "ogrio.h"
+#include "units.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK 32768
+#define NOUT 8 /* appended output fields */
+
+static const char *const OUT_FIELDS[NOUT] = {"wg_grid", "wg_micro", "wg_excl",   "wg_village",
+                                             "wg_town", "wg_county", "wg_status", "wg_dist_m"};
+
+typedef struct row {
+    OGRFeatureH f;
+    int64_t line;
+    double lon, lat;
+    int ok;
+    char crs[16];
+    char reason[160];
+    wg_placement pl;
+} row;
+
+typedef struct work {
+    const wg_locator *loc;
+    row *rows;
+    size_t from, to;
+    double tol;
+} work;
+
+static void *place_worker(void *arg) {
+    work *w = arg;
+    for (size_t i = w->from; i < w->to; i++)
+        if (w->rows[i].ok) wg_locator_place(w->loc, w->rows[i].lon, w->rows[i].lat, w->tol,
+                                            &w->rows[i].pl);
+    return NULL;
+}
+
+static void place_chunk(const wg_locator *loc, row *rows, size_t n, int threads, double tol) {
+    pthread_t tid[64];
+    work w[64];
+    int nt = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+    if ((size_t)nt > n / 1024 + 1) nt = (int)(n / 1024 + 1);
+    for (int t = 0; t < nt; t++) {
+        w[t] = (work){loc, rows, n * (size_t)t / (size_t)nt, n * (size_t)(t + 1) / (size_t)nt, tol};
+        if (t > 0 && pthread_create(&tid[t], NULL, place_worker, &w[t]) != 0) {
+            place_worker(&w[t]); /* no thread: do it here */
+            tid[t] = 0;
+        }
+    }
+    place_worker(&w[0]);
+    for (int t = 1; t < nt; t++)
+        if (tid[t]) pthread_join(tid[t], NULL);
+}
+
+/* ---- coordinates --------------------------------------------------------- */
+
+typedef struct coord_src {
+    int use_geom;
+    int lon_i, lat_i, crs_i;
+    wg_crs_kind kind; /* when crs_i < 0 */
+    int epsg;
+    PJ *pj[8]; /* per-EPSG transforms, cached */
+    int pj_epsg[8];
+} coord_src;
+
+static int find_field(OGRFeatureDefnH d, const char *const *names) {
+    for (; *names; names++) {
+        int i = OGR_FD_GetFieldIndex(d, *names);
+        if (i >= 0) return i;
+    }
+    return -1;
+}
+
+static wg_status setup_coords(wg_ctx *ctx, OGRLayerH l, const wg_place_opts *o, const char *src,
+                              coord_src *cs) {
+    OGRFeatureDefnH d = OGR_L_GetLayerDefn(l);
+    static const char *const lons[] = {"lon", "lng", "longitude", "x", NULL};
+    static const char *const lats[] = {"lat", "latitude", "y", NULL};
+    memset(cs, 0, sizeof *cs);
+    cs->crs_i = -1;
+    if (o->lon_field || o->lat_field) {
+        if (!o->lon_field || !o->lat_field)
+            return wg_err(ctx, WG_ERR_INVALID_ARG, "give both --lon-field and --lat-field");
+        cs->lon_i = OGR_FD_GetFieldIndex(d, o->lon_field);
+        cs->lat_i = OGR_FD_GetFieldIndex(d, o->lat_field);
+        if (cs->lon_i < 0 || cs->lat_i < 0)
+            return wg_err(ctx, WG_ERR_NOT_FOUND, "%s: no field '%s'", src,
+                          cs->lon_i < 0 ? o->lon_field : o->lat_field);
+    } else if (wkbFlatten(OGR_L_GetGeomType(l)) == wkbPoint) {
+        cs->use_geom = 1;
+    } else {
+        cs->lon_i = find_field(d, lons);
+        cs->lat_i = find_field(d, lats);
+        if (cs->lon_i < 0 || cs->lat_i < 0)
+            return wg_err(ctx, WG_ERR_NOT_FOUND, "%s: no point geometry and no lon/lat columns "
+                          "(looked for lon, lng, longitude, x and lat, latitude, y); name them "
+                          "with --lon-field and --lat-field", src);
+    }
+    if (o->crs_field) {
+        if ((cs->crs_i = OGR_FD_GetFieldIndex(d, o->crs_field)) < 0)
+            return wg_err(ctx, WG_ERR_NOT_FOUND, "%s: no CRS field '%s'", src, o->crs_field);
+    } else if (wg_crs_parse(o->crs ? o->crs : "wgs84", &cs->kind, &cs->epsg)) {
+        return wg_err(ctx, WG_ERR_INVALID_ARG, "unknown CRS '%s' (wgs84, cgcs2000, gcj02, bd09 "
+                      "or EPSG:n)", o->crs);
+    }
+    if (cs->use_geom && !o->crs && !o->crs_field) {
+        /* A layer with a CRS of its own (GeoJSON is WGS84 by definition). */
+        OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(l);
+        const char *auth = srs ? (OSRAutoIdentifyEPSG(srs), OSRGetAuthorityCode(srs, NULL)) : NULL;
+        if (auth && strcmp(auth, "4326") && strcmp(auth, "4490")) {
+            cs->kind = WG_CRS_EPSG;
+            cs->epsg = atoi(auth);
+        }
+    }
+    return WG_OK;
+}
+
+static int parse_number(const char *s, double *out) {
+    while (isspace((unsigned char)*s)) s++;
+    if (!*s) return 0;
+    char *end;
+    *out = strtod(s, &end);
+    while (isspace((unsigned char)*end)) end++;
+    return *end == '\0';
+}
+
+/* Converts with a cached PROJ transform (EPSG inputs). */
+static int epsg_to_wgs84(wg_ctx *ctx, coord_src *cs, int epsg, double x, double y, double *lon,
+                         double *lat) {
+    int k;
+    for (k = 0; k < 8 && cs->pj[k]; k++)
+        if (cs->pj_epsg[k] == epsg) break;
+    if (k == 8) k = 7, proj_destroy(cs->pj[7]), cs->pj[7] = NULL;
+    if (!cs->pj[k]) {
+        char src[32];
+        snprintf(src, sizeof src, "EPSG:%d", epsg);
+        if (!(cs->pj[k] = wg_proj_transform(ctx, src, "EPSG:4326"))) return 0;
+        cs->pj_epsg[k] = epsg;
+    }
+    PJ_COORD c = proj_trans(cs->pj[k], PJ_FWD, proj_coord(x, y, 0, 0));
+    *lon = c.xy.x, *lat = c.xy.y;
+    return isfinite(*lon) && isfinite(*lat) && fabs(*lon) <= 180 && fabs(*lat) <= 90;
+}
+
+/* Reads, checks and converts one row's coordinates; sets r->ok or r->reason. */
+static void read_coords(wg_ctx *ctx, coord_src *cs, row *r, int64_t *swapped) {
+    double x, y;
+    wg_crs_kind kind = cs->kind;
+    int epsg = cs->epsg;
+    snprintf(r->crs, sizeof r->crs, "%s", "");
+    if (cs->crs_i >= 0) {
+        const char *c = OGR_F_GetFieldAsString(r->f, cs->crs_i);
+        if (wg_crs_parse(*c ? c : "wgs84", &kind, &epsg)) {
+            snprintf(r->reason, sizeof r->reason, "unknown CRS '%.40s'", c);
+            return;
+        }
+        snprintf(r->crs, sizeof r->crs, "%s", *c ? c : "wgs84");
+    }
+    if (cs->use_geom) {
+        OGRGeometryH g = OGR_F_GetGeometryRef(r->f);
+        if (!g || OGR_G_IsEmpty(g) || wkbFlatten(OGR_G_GetGeometryType(g)) != wkbPoint) {
+            snprintf(r->reason, sizeof r->reason, "no point geometry");
+            return;
+        }
+        x = OGR_G_GetX(g, 0), y = OGR_G_GetY(g, 0);
+    } else {
+        const char *sx = OGR_F_IsFieldSetAndNotNull(r->f, cs->lon_i) ? OGR_F_GetFieldAsString(r->f, cs->lon_i) : "";
+        const char *sy = OGR_F_IsFieldSetAndNotNull(r->f, cs->lat_i) ? OGR_F_GetFieldAsString(r->f, cs->lat_i) : "";
+        int hx = parse_number(sx, &x), hy = parse_number(sy, &y);
+        if (!*sx || !*sy) {
+            snprintf(r->reason, sizeof r->reason, "missing %s", !*sx ? "longitude" : "latitude");
+            return;
+        }
+        if (!hx || !hy) {
+            snprintf(r->reason, sizeof r->reason, "%s '%.40s' is not a number",
+                     !hx ? "longitude" : "latitude", !hx ? sx : sy);
+            return;
+        }
+    }
+    if (!isfinite(x) || !isfinite(y)) {
+        snprintf(r->reason, sizeof r->reason, "coordinate is not finite (%g, %g)", x, y);
+        return;
+    }
+    if (kind == WG_CRS_EPSG) {
+        if (!epsg_to_wgs84(ctx, cs, epsg, x, y, &r->lon, &r->lat))
+            snprintf(r->reason, sizeof r->reason, "(%g, %g) is outside EPSG:%d", x, y, epsg);
+        else
+            r->ok = 1;
+        return;
+    }
+    if (fabs(x) > 180 || fabs(y) > 90) {
+        if (fabs(x) <= 90 && fabs(y) <= 180) {
+            snprintf(r->reason, sizeof r->reason,
+                     "latitude %g out of range: latitude and longitude look swapped", y);
+            (*swapped)++;
+        } else {
+            snprintf(r->reason, sizeof r->reason, "out of range: lon %g, lat %g", x, y);
+        }
+        return;
+    }
+    r->ok = wg_to_wgs84(ctx, kind, epsg, x, y, &r->lon, &r->lat) == WG_OK;
+    if (!r->ok) snprintf(r->reason, sizeof r->reason, "cannot convert (%g, %g)", x, y);
+}
+
+/* ---- output layers ------------------------------------------------------- */
+
+typedef struct outfile {
+    wg_staging sg;
+    int staged;
+    GDALDatasetH ds;
+    OGRLayerH l;
+    int *map;   /* input field -> output field (-1 = dropped) */
+    int first;  /* index of the first appended field */
+    int is_csv;
+} outfile;
+
+static wg_status open_out(wg_ctx *ctx, const char *path, OGRFeatureDefnH in, int rejects,
+                          outfile *of) {
+    memset(of, 0, sizeof *of);
+    const char *drv_name = wg_ogr_driver_for(ctx, path);
+    if (!drv_name) return WG_ERR_INVALID_ARG;
+    wg_status rc = wg_staging_open(ctx, path, &of->sg);
+    if (rc) return rc;
+    of->staged = 1;
+    of->is_csv = !strcmp(drv_name, "CSV");
+    GDALDriverH drv = GDALGetDriverByName(drv_name);
+    of->ds = drv ? GDALCreate(drv, of->sg.tmpfile, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    if (!of->ds) return wg_err(ctx, WG_ERR_GDAL, "cannot create %s: %s", path, wg_gdal_msg());
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(srs, 4326);
+    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    const char *lco_shp[] = {"ENCODING=UTF-8", NULL};
+    const char *lco_json[] = {"RFC7946=YES", NULL};
+    const char *lco_csv[] = {"STRING_QUOTING=IF_NEEDED", NULL};
+    char lname[256];
+    snprintf(lname, sizeof lname, "%s", strrchr(of->sg.tmpfile, '/') + 1);
+    char *dot = strrchr(lname, '.');
+    if (dot) *dot = '\0';
+    of->l = GDALDatasetCreateLayer(of->ds, lname, of->is_csv ? NULL : srs,
+                                   of->is_csv ? wkbNone : wkbPoint,
+                                   !strcmp(drv_name, "ESRI Shapefile") ? (char **)lco_shp
+                                   : !strcmp(drv_name, "GeoJSON")      ? (char **)lco_json
+                                   : of->is_csv                        ? (char **)lco_csv
+                                                                       : NULL);
+    OSRDestroySpatialReference(srs);
+    if (!of->l) return wg_err(ctx, WG_ERR_GDAL, "cannot create a layer in %s: %s", path, wg_gdal_msg());
+    int nin = OGR_FD_GetFieldCount(in), nout = 0;
+    of->map = malloc((size_t)(nin + 1) * sizeof *of->map);
+    if (!of->map) return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < nin; i++) {
+        OGRFieldDefnH fd = OGR_FD_GetFieldDefn(in, i);
+        of->map[i] = -1;
+        if (!strncasecmp(OGR_Fld_GetNameRef(fd), "wg_", 3)) continue; /* ours: replaced */
+        if (OGR_L_CreateField(of->l, fd, 1) != OGRERR_NONE)
+            return wg_err(ctx, WG_ERR_GDAL, "%s: cannot create field %s: %s", path,
+                          OGR_Fld_GetNameRef(fd), wg_gdal_msg());
+        of->map[i] = nout++;
+    }
+    of->first = nout;
+    static const char *const rej_fields[] = {"wg_line", "wg_reason"};
+    int nadd = rejects ? 2 : NOUT;
+    for (int k = 0; k < nadd; k++) {
+        const char *name = rejects ? rej_fields[k] : OUT_FIELDS[k];
+        OGRFieldType t = (rejects && k == 0) ? OFTInteger64 : (!rejects && k == NOUT - 1) ? OFTReal : OFTString;
+        OGRFieldDefnH fd = OGR_Fld_Create(name, t);
+        OGRErr e = OGR_L_CreateField(of->l, fd, 1);
+        OGR_Fld_Destroy(fd);
+        if (e != OGRERR_NONE)
+            return wg_err(ctx, WG_ERR_GDAL, "%s: cannot create field %s", path, name);
+    }
+    GDALDatasetStartTransaction(of->ds, 0);
+    return WG_OK;
+}
+
+/* Finishes (commit) or abandons the file; moves it into place on commit. */
+static wg_status close_out(wg_ctx *ctx, outfile *of, int commit) {
+    wg_status rc = WG_OK;
+    if (of->ds) {
+        if (commit && GDALDatasetCommitTransaction(of->ds) == OGRERR_FAILURE)
+            rc = wg_err(ctx, WG_ERR_GDAL, "cannot write: %s", wg_gdal_msg());
+        CPLErrorReset();
+        GDALClose(of->ds);
+        if (commit && !rc && CPLGetLastErrorType() >= CE_Failure)
+            rc = wg_err(ctx, WG_ERR_GDAL, "cannot finish writing: %s", wg_gdal_msg());
+    }
+    if (of->staged) {
+        wg_status r2 = wg_staging_close(ctx, &of->sg, commit && !rc);
+        if (!rc) rc = r2;
+    }
+    free(of->map);
+    memset(of, 0, sizeof *of);
+    return rc;
+}
+
+static void set_str(OGRFeatureH f, int i, const char *s) {
+    if (s) OGR_F_SetFieldString(f, i, s);
+}
+
+static wg_status write_row(wg_ctx *ctx, outfile *of, const row *r) {
+    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(of->l));
+    OGR_F_SetFromWithMap(f, r->f, 1, of->map);
+    int b = of->first;
+    if (r->ok) {
+        const wg_placement *p = &r->pl;
+        char excl[WG_PLACE_MAX_EXCL * 40] = "";
+        for (int k = 0; k < p->n_excl; k++) {
+            size_t n = strlen(excl);
+            snprintf(excl + n, sizeof excl - n, "%s%s", k ? ";" : "", p->excl[k].code);
+        }
+        set_str(f, b + 0, p->grid.code);
+        set_str(f, b + 1, p->micro.code);
+        if (*excl) set_str(f, b + 2, excl);
+        set_str(f, b + 3, p->village.code);
+        set_str(f, b + 4, p->town.code);
+        set_str(f, b + 5, p->county.code);
+        set_str(f, b + 6, wg_place_status_name(p->status));
+        if (p->status == WG_PLACE_NEAREST) OGR_F_SetFieldDouble(f, b + 7, round(p->dist_m * 100) / 100);
+        else if (p->status == WG_PLACE_INSIDE) OGR_F_SetFieldDouble(f, b + 7, 0.0);
+        if (!of->is_csv) {
+            OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
+            OGR_G_SetPoint_2D(pt, 0, r->lon, r->lat);
+            OGR_F_SetGeometryDirectly(f, pt);
+        }
+    } else {
+        OGR_F_SetFieldInteger64(f, b, r->line);
+        OGR_F_SetFieldString(f, b + 1, r->reason);
+    }
+    OGRErr e = OGR_L_CreateFeature(of->l, f);
+    OGR_F_Destroy(f);
+    return e == OGRERR_NONE ? WG_OK
+                            : wg_err(ctx, WG_ERR_GDAL, "cannot write row %lld: %s",
+                                     (long long)r->line, wg_gdal_msg());
+}
+
+/* ---- storing ------------------------------------------------------------- */
+
+typedef struct store {
+    sqlite3_stmt *ins;
+    int id_i, time_i, cat_i, desc_i;
+} store;
+
+static wg_status store_open(wg_ws *ws, OGRFeatureDefnH d, store *s) {
+    static const char *const ids[] = {"incident_id", "id", "ext_id", NULL};
+    static const char *const times[] = {"reported_at", "time", "timestamp", "datetime", NULL};
+    static const char *const cats[] = {"category", "type", NULL};
+    static const char *const descs[] = {"description", "desc", "content", NULL};
+    s->id_i = find_field(d, ids);
+    s->time_i = find_field(d, times);
+    s->cat_i = find_field(d, cats);
+    s->desc_i = find_field(d, descs);
+    wg_status rc = wg_ws_begin(ws);
+    if (rc) return rc;
+    rc = wg_ws_prepare(ws, "INSERT INTO incidents(ext_id, reported_at, category, description, "
+                           "src_crs, grid_code, micro_code, excl_codes, village_code, town_code, "
+                           "county_code, place_status, dist_m, geom) VALUES(?,?,?,?,?,?,?,?,?,?,?,"
+                           "?,?, MakePoint(?, ?, 4326))", &s->ins);
+    if (rc) wg_ws_rollback(ws);
+    return rc;
+}
+
+static void bind_field(sqlite3_stmt *st, int k, OGRFeatureH f, int i) {
+    if (i >= 0 && OGR_F_IsFieldSetAndNotNull(f, i))
+        sqlite3_bind_text(st, k, OGR_F_GetFieldAsString(f, i), -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, k);
+}
+
+static void bind_text(sqlite3_stmt *st, int k, const char *s) {
+    if (s && *s) sqlite3_bind_text(st, k, s, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, k);
+}
+
+static wg_status store_row(wg_ws *ws, store *s, const row *r, const char *crs) {
+    sqlite3_stmt *st = s->ins;
+    const wg_placement *p = &r->pl;
+    char excl[WG_PLACE_MAX_EXCL * 40] = "";
+    for (int k = 0; k < p->n_excl; k++) {
+        size_t n = strlen(excl);
+        snprintf(excl + n, sizeof excl - n, "%s%s", k ? ";" : "", p->excl[k].code);
+    }
+    sqlite3_reset(st);
+    bind_field(st, 1, r->f, s->id_i);
+    bind_field(st, 2, r->f, s->time_i);
+    bind_field(st, 3, r->f, s->cat_i);
+    bind_field(st, 4, r->f, s->desc_i);
+    bind_text(st, 5, *r->crs ? r->crs : crs);
+    bind_text(st, 6, p->grid.code);
+    bind_text(st, 7, p->micro.code);
+    bind_text(st, 8, excl);
+    bind_text(st, 9, p->village.code);
+    bind_text(st, 10, p->town.code);
+    bind_text(st, 11, p->county.code);
+    bind_text(st, 12, wg_place_status_name(p->status));
+    sqlite3_bind_double(st, 13, p->dist_m);
+    sqlite3_bind_double(st, 14, r->lon);
+    sqlite3_bind_double(st, 15, r->lat);
+    return sqlite3_step(st) == SQLITE_DONE ? WG_OK : wg_ws_sqlerr(ws, "storing an incident");
+}
+
+/* ---- the batch ----------------------------------------------------------- */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
+                        const wg_place_opts *opts, wg_place_report *report) {
+    wg_ctx *ctx = ws->ctx;
+    wg_place_opts o = *opts;
+    wg_place_report rep;
+    memset(&rep, 0, sizeof rep);
+    double t0 = now_s();
+    if (o.tolerance_m < 0) o.tolerance_m = 30.0;
+    if (o.threads <= 0) o.threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (o.store && ws->readonly)
+        return wg_err(ctx, WG_ERR_INVALID_ARG, "the workspace is open read-only");
+    wg_gdal_init();
+    wg_gdal_quiet_push();
+    GDALDatasetH in = GDALOpenEx(input, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+    wg_locator *loc = NULL;
+    coord_src cs;
+    memset(&cs, 0, sizeof cs);
+    outfile out, rej;
+    memset(&out, 0, sizeof out);
+    memset(&rej, 0, sizeof rej);
+    store sto = {NULL, -1, -1, -1, -1};
+    row *rows = calloc(CHUNK, sizeof *rows);
+    size_t n = 0;
+    int storing = 0;
+    wg_status rc = WG_OK;
+    OGRLayerH l = NULL;
+    if (!rows) {
+        rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (!in) {
+        rc = wg_err(ctx, WG_ERR_GDAL, "%s: cannot open: %s", input,
+                    *wg_gdal_msg() ? wg_gdal_msg() : "unknown format or missing file");
+        goto done;
+    }
+    l = o.layer ? GDALDatasetGetLayerByName(in, o.layer) : GDALDatasetGetLayer(in, 0);
+    if (!l) {
+        rc = wg_err(ctx, WG_ERR_NOT_FOUND, "%s: no layer %s", input, o.layer ? o.layer : "at all");
+        goto done;
+    }
+    int is_csv = !strcmp(GDALGetDriverShortName(GDALGetDatasetDriver(in)), "CSV");
+    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(l);
+    if ((rc = setup_coords(ctx, l, &o, input, &cs)) || (rc = wg_locator_build(ws, o.at, &loc)) ||
+        (rc = open_out(ctx, output, defn, 0, &out)) ||
+        (o.rejects && (rc = open_out(ctx, o.rejects, defn, 1, &rej))))
+        goto done;
+    if (o.store) {
+        if ((rc = store_open(ws, defn, &sto))) goto done;
+        storing = 1;
+    }
+    GIntBig total = OGR_L_GetFeatureCount(l, 1);
+    OGR_L_ResetReading(l);
+    int64_t ordinal = 0;
+    for (;;) {
+        OGRFeatureH f = OGR_L_GetNextFeature(l);
+        if (f) {
+            row *r = &rows[n++];
+            memset(r, 0, sizeof *r);
+            r->f = f;
+            ordinal++;
+            /* CSV: FID 1 is the first data row, on line 2 (after the header). */
+            r->line = is_csv ? OGR_F_GetFID(f) + 1 : ordinal;
+            read_coords(ctx, &cs, r, &rep.swapped);
+        }
+        if (n == CHUNK || (!f && n)) {
+            place_chunk(loc, rows, n, o.threads, o.tolerance_m);
+            for (size_t i = 0; i < n && !rc; i++) {
+                row *r = &rows[i];
+                if (r->ok) {
+                    rep.status[r->pl.status]++;
+                    rc = write_row(ctx, &out, r);
+                    if (!rc && storing) {
+                        rc = store_row(ws, &sto, r, o.crs ? o.crs : "wgs84");
+                        rep.stored += !rc;
+                    }
+                } else {
+                    rep.rejected++;
+                    if (rej.l) rc = write_row(ctx, &rej, r);
+                }
+            }
+            for (size_t i = 0; i < n; i++) OGR_F_Destroy(rows[i].f);
+            rep.rows += (int64_t)n;
+            n = 0;
+            if (!rc && wg_progress(ctx, "place", (uint64_t)rep.rows, total > 0 ? (uint64_t)total : 0))
+                rc = wg_err(ctx, WG_ERR_INTERRUPTED, "placement interrupted");
+            if (rc) break;
+        }
+        if (!f) break;
+    }
+    if (!rc && rep.rows == 0) rc = wg_err(ctx, WG_ERR_FORMAT, "%s: no rows to place", input);
+done:
+    for (size_t i = 0; i < n; i++) OGR_F_Destroy(rows[i].f);
+    free(rows);
+    for (int k = 0; k < 8; k++) proj_destroy(cs.pj[k]);
+    sqlite3_finalize(sto.ins);
+    /* Files first, then the store: on any failure neither is kept. */
+    wg_status r1 = close_out(ctx, &out, rc == WG_OK);
+    if (!rc) rc = r1;
+    wg_status r2 = close_out(ctx, &rej, rc == WG_OK);
+    if (!rc) rc = r2;
+    if (storing) {
+        if (!rc) rc = wg_ws_commit(ws);
+        if (rc) wg_ws_rollback(ws);
+    }
+    wg_locator_free(loc);
+    if (in) GDALClose(in);
+    wg_gdal_quiet_pop();
+    rep.seconds = now_s() - t0;
+    if (!rc && report) *report = rep;
+    return rc;
+}
