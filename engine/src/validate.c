@@ -332,26 +332,50 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static void check_sizes(vstate *s) {
-    double *areas = malloc((s->units.n ? s->units.n : 1) * sizeof *areas);
-    if (!areas) return;
-    for (int lv = WG_LEVEL_VILLAGE; lv < WG_LEVEL_COUNT; lv++) {
-        size_t n = 0;
-        for (size_t i = 0; i < s->units.n; i++)
-            if ((int)s->units.v[i].level == lv && s->metric[i]) areas[n++] = s->units.v[i].area_m2;
-        if (n < 5) continue; /* a median of a handful says nothing */
-        qsort(areas, n, sizeof *areas, cmp_double);
-        double med = areas[n / 2];
-        for (size_t i = 0; i < s->units.n && !s->rc; i++) {
-            const wg_unit *u = &s->units.v[i];
-            if ((int)u->level != lv || !s->metric[i]) continue;
-            if (u->area_m2 > med * s->outlier || u->area_m2 < med / s->outlier)
-                add_issue(s, WG_ISSUE_SIZE_OUTLIER, WG_SEV_WARNING, u, NULL, u->area_m2,
-                          s->metric[i], "%s %s covers %.0f m2, the level's median is %.0f m2",
-                          wg_level_name(u->level), u->code, u->area_m2, med);
-        }
+/* The median area of the valid units of `level` under `parent` (any parent
+ * if NULL); NAN if fewer than five (a median of a handful says nothing). */
+static double median_area(vstate *s, double *buf, int level, const char *parent) {
+    size_t n = 0;
+    for (size_t i = 0; i < s->units.n; i++) {
+        const wg_unit *u = &s->units.v[i];
+        if ((int)u->level != level || !s->metric[i]) continue;
+        if (parent && (!u->parent || strcmp(u->parent, parent))) continue;
+        buf[n++] = u->area_m2;
     }
-    free(areas);
+    if (n < 5) return NAN;
+    qsort(buf, n, sizeof *buf, cmp_double);
+    return buf[n / 2];
+}
+
+/* Urban grids are a tenth the size of rural ones by design, so a unit is
+ * compared with its siblings (same parent) when it has enough of them, and
+ * with its whole level otherwise. */
+static void check_sizes(vstate *s) {
+    double *buf = malloc((s->units.n ? s->units.n : 1) * sizeof *buf);
+    if (!buf) return;
+    double level_med[WG_LEVEL_COUNT];
+    for (int lv = 0; lv < WG_LEVEL_COUNT; lv++) level_med[lv] = median_area(s, buf, lv, NULL);
+    const char *last_parent = NULL;
+    int last_level = -1;
+    double sib_med = NAN;
+    for (size_t i = 0; i < s->units.n && !s->rc; i++) {
+        const wg_unit *u = &s->units.v[i];
+        if (u->level < WG_LEVEL_VILLAGE || !s->metric[i]) continue;
+        if ((int)u->level != last_level || !u->parent || !last_parent ||
+            strcmp(u->parent, last_parent)) {
+            sib_med = u->parent ? median_area(s, buf, u->level, u->parent) : NAN;
+            last_parent = u->parent;
+            last_level = u->level;
+        }
+        double med = isnan(sib_med) ? level_med[u->level] : sib_med;
+        if (isnan(med)) continue;
+        if (u->area_m2 > med * s->outlier || u->area_m2 < med / s->outlier)
+            add_issue(s, WG_ISSUE_SIZE_OUTLIER, WG_SEV_WARNING, u, NULL, u->area_m2, s->metric[i],
+                      "%s %s covers %.0f m2; the median of its %s is %.0f m2",
+                      wg_level_name(u->level), u->code, u->area_m2,
+                      isnan(sib_med) ? "level" : "siblings", med);
+    }
+    free(buf);
 }
 
 static int cmp_issue(const void *a, const void *b) {
