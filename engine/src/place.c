@@ -291,8 +291,8 @@ static wg_status open_out(wg_ctx *ctx, const char *path, OGRFeatureDefnH in, int
     return WG_OK;
 }
 
-/* Finishes (commit) or abandons the file; moves it into place on commit. */
-static wg_status close_out(wg_ctx *ctx, outfile *of, int commit) {
+/* Closes the dataset, flushing it when `commit`; the file stays staged. */
+static wg_status finish_out(wg_ctx *ctx, outfile *of, int commit) {
     wg_status rc = WG_OK;
     if (of->ds) {
         if (commit && GDALDatasetCommitTransaction(of->ds) == OGRERR_FAILURE)
@@ -301,11 +301,14 @@ static wg_status close_out(wg_ctx *ctx, outfile *of, int commit) {
         GDALClose(of->ds);
         if (commit && !rc && CPLGetLastErrorType() >= CE_Failure)
             rc = wg_err(ctx, WG_ERR_GDAL, "cannot finish writing: %s", wg_gdal_msg());
+        of->ds = NULL;
     }
-    if (of->staged) {
-        wg_status r2 = wg_staging_close(ctx, &of->sg, commit && !rc);
-        if (!rc) rc = r2;
-    }
+    return rc;
+}
+
+/* Moves the staged file into place (commit) or deletes it. */
+static wg_status publish_out(wg_ctx *ctx, outfile *of, int commit) {
+    wg_status rc = of->staged ? wg_staging_close(ctx, &of->sg, commit) : WG_OK;
     free(of->map);
     memset(of, 0, sizeof *of);
     return rc;
@@ -519,15 +522,20 @@ done:
     free(rows);
     for (int k = 0; k < 8; k++) proj_destroy(cs.pj[k]);
     sqlite3_finalize(sto.ins);
-    /* Files first, then the store: on any failure neither is kept. */
-    wg_status r1 = close_out(ctx, &out, rc == WG_OK);
+    /* Flush the files, then commit the store, then move the files into
+     * place: on any failure before the last step neither is kept. */
+    wg_status r1 = finish_out(ctx, &out, rc == WG_OK);
     if (!rc) rc = r1;
-    wg_status r2 = close_out(ctx, &rej, rc == WG_OK);
-    if (!rc) rc = r2;
+    r1 = finish_out(ctx, &rej, rc == WG_OK);
+    if (!rc) rc = r1;
     if (storing) {
         if (!rc) rc = wg_ws_commit(ws);
         if (rc) wg_ws_rollback(ws);
     }
+    r1 = publish_out(ctx, &out, rc == WG_OK);
+    if (!rc) rc = r1;
+    r1 = publish_out(ctx, &rej, rc == WG_OK);
+    if (!rc) rc = r1;
     wg_locator_free(loc);
     if (in) GDALClose(in);
     wg_gdal_quiet_pop();
