@@ -47,6 +47,21 @@ static wg_placement at(wg_ctx *ctx, const wg_locator *loc, double dx, double dy,
 
 static int eq(const char *a, const char *b) { return a && b && !strcmp(a, b); }
 
+/* Byte-for-byte equality of two files. */
+static int same_file(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = 0;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    if (!same) fprintf(stderr, "%s and %s differ\n", a, b);
+    return same;
+}
+
 static int count_rows(const char *path) {
     GDALDatasetH ds = GDALOpenEx(path, GDAL_OF_VECTOR, NULL, NULL, NULL);
     if (!ds) return -1;
@@ -204,6 +219,27 @@ int main(void) {
     wg_ws_counts c;
     CHECK_OK(ctx, wg_ws_count(ws, &c));
     CHECK(c.incidents == 4);
+
+    /* The CSV fast path (no --store) writes byte for byte what the OGR path
+     * writes, for the placed rows and the rejects, with several threads. */
+    po.store = 0;
+    po.threads = 3;
+    CHECK_OK(ctx, wg_place_file(ws, in, tpath("fast.csv"), &(wg_place_opts){
+        .crs_field = "crs", .rejects = tpath("fastrej.csv"), .tolerance_m = -1, .threads = 3}, &rep));
+    CHECK(rep.rows == 9 && rep.rejected == 5 && rep.status[WG_PLACE_NEAREST] == 1);
+    setenv("WG_PLACE_NO_FASTPATH", "1", 1);
+    CHECK_OK(ctx, wg_place_file(ws, in, tpath("slow.csv"), &(wg_place_opts){
+        .crs_field = "crs", .rejects = tpath("slowrej.csv"), .tolerance_m = -1, .threads = 3}, &rep));
+    unsetenv("WG_PLACE_NO_FASTPATH");
+    CHECK(rep.rows == 9 && rep.rejected == 5);
+    CHECK(same_file(tpath("fast.csv"), tpath("slow.csv")));
+    CHECK(same_file(tpath("fastrej.csv"), tpath("slowrej.csv")));
+    /* A structurally broken CSV fails the batch with its line, and leaves no output. */
+    write_file(tpath("broken.csv"), "lon,lat\n119.4,34.1\n119.4,\"34.1\n");
+    CHECK(wg_place_file(ws, tpath("broken.csv"), tpath("b.csv"), &(wg_place_opts){.tolerance_m = -1},
+                        &rep) == WG_ERR_FORMAT);
+    CHECK(strstr(wg_ctx_errmsg(ctx), "line 3") != NULL);
+    CHECK(access(tpath("b.csv"), F_OK) != 0);
 
     /* A failing batch (unknown output format) writes and stores nothing. */
     unsigned long long before = ws_digest(ws);

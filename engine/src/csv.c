@@ -50,6 +50,7 @@ struct wg_csv {
     char *own;         /* the file buffer (fp != NULL) */
     const char *buf;   /* bytes to parse: own, or the caller's memory */
     size_t len, pos;   /* bytes in buf, bytes consumed */
+    size_t base;       /* bytes consumed from earlier file buffers */
     int at_eof;        /* no more refills */
     enum csv_state state;
 
@@ -94,6 +95,7 @@ static int refill(wg_csv *c) {
         return 0;
     }
     size_t n = fread(c->own, 1, CSV_BUF_SIZE, c->fp);
+    c->base += c->len;
     c->buf = c->own;
     c->len = n;
     c->pos = 0;
@@ -385,3 +387,7 @@ const char *wg_csv_field(const wg_csv *c, size_t i) {
 }
 
 long wg_csv_line(const wg_csv *c) { return c->rec_line; }
+
+size_t wg_csv_consumed(const wg_csv *c) { return c->base + c->pos; }
+
+void wg_csv_set_line(wg_csv *c, long line) { c->line = line; }

@@ -34,4 +34,12 @@ const char *wg_csv_field(const wg_csv *csv, size_t i);
 /* The 1-based physical line on which the current record starts. */
 long wg_csv_line(const wg_csv *csv);
 
+/* Bytes of input consumed so far (BOM included): after wg_csv_next()
+ * returns a record, the offset just past that record's line end. */
+size_t wg_csv_consumed(const wg_csv *csv);
+
+/* Numbers lines from `line` onwards (call before the first wg_csv_next()):
+ * for a reader over a slice of a larger file that starts on that line. */
+void wg_csv_set_line(wg_csv *csv, long line);
+
 #endif

@@ -10,6 +10,7 @@
  * A row with unusable coordinates is never fatal: it goes to the rejects
  * file with its line and the reason. A failure of the batch itself (I/O,
  * a bad option) leaves no output and stores nothing. */
+#include "coords.h"
 #include "ogrio.h"
 #include "units.h"
 
@@ -32,10 +33,8 @@ static const char *const OUT_FIELDS[NOUT] = {"wg_grid", "wg_micro", "wg_excl",  
 typedef struct row {
     OGRFeatureH f;
     int64_t line;
-    double lon, lat;
-    int ok;
-    char crs[16];
-    char reason[160];
+    wg_coord_result c; /* ok, lon, lat, or the reason for rejecting */
+    char crs[16];      /* the row's own CRS text, if a CRS field was given */
     wg_placement pl;
 } row;
 
@@ -49,8 +48,8 @@ typedef struct work {
 static void *place_worker(void *arg) {
     work *w = arg;
     for (size_t i = w->from; i < w->to; i++)
-        if (w->rows[i].ok) wg_locator_place(w->loc, w->rows[i].lon, w->rows[i].lat, w->tol,
-                                            &w->rows[i].pl);
+        if (w->rows[i].c.ok)
+            wg_locator_place(w->loc, w->rows[i].c.lon, w->rows[i].c.lat, w->tol, &w->rows[i].pl);
     return NULL;
 }
 
@@ -78,8 +77,7 @@ typedef struct coord_src {
     int lon_i, lat_i, crs_i;
     wg_crs_kind kind; /* when crs_i < 0 */
     int epsg;
-    PJ *pj[8]; /* per-EPSG transforms, cached */
-    int pj_epsg[8];
+    wg_coord_cache cache;
 } coord_src;
 
 static int find_field(OGRFeatureDefnH d, const char *const *names) {
@@ -134,91 +132,29 @@ static wg_status setup_coords(wg_ctx *ctx, OGRLayerH l, const wg_place_opts *o, 
     return WG_OK;
 }
 
-static int parse_number(const char *s, double *out) {
-    while (isspace((unsigned char)*s)) s++;
-    if (!*s) return 0;
-    char *end;
-    *out = strtod(s, &end);
-    while (isspace((unsigned char)*end)) end++;
-    return *end == '\0';
-}
-
-/* Converts with a cached PROJ transform (EPSG inputs). */
-static int epsg_to_wgs84(wg_ctx *ctx, coord_src *cs, int epsg, double x, double y, double *lon,
-                         double *lat) {
-    int k;
-    for (k = 0; k < 8 && cs->pj[k]; k++)
-        if (cs->pj_epsg[k] == epsg) break;
-    if (k == 8) k = 7, proj_destroy(cs->pj[7]), cs->pj[7] = NULL;
-    if (!cs->pj[k]) {
-        char src[32];
-        snprintf(src, sizeof src, "EPSG:%d", epsg);
-        if (!(cs->pj[k] = wg_proj_transform(ctx, src, "EPSG:4326"))) return 0;
-        cs->pj_epsg[k] = epsg;
-    }
-    PJ_COORD c = proj_trans(cs->pj[k], PJ_FWD, proj_coord(x, y, 0, 0));
-    *lon = c.xy.x, *lat = c.xy.y;
-    return isfinite(*lon) && isfinite(*lat) && fabs(*lon) <= 180 && fabs(*lat) <= 90;
-}
-
-/* Reads, checks and converts one row's coordinates; sets r->ok or r->reason. */
+/* Reads one row's coordinates; sets r->c (ok and lon/lat, or the reason). */
 static void read_coords(wg_ctx *ctx, coord_src *cs, row *r, int64_t *swapped) {
-    double x, y;
-    wg_crs_kind kind = cs->kind;
-    int epsg = cs->epsg;
-    snprintf(r->crs, sizeof r->crs, "%s", "");
+    const char *crs = NULL;
+    r->crs[0] = '\0';
     if (cs->crs_i >= 0) {
-        const char *c = OGR_F_GetFieldAsString(r->f, cs->crs_i);
-        if (wg_crs_parse(*c ? c : "wgs84", &kind, &epsg)) {
-            snprintf(r->reason, sizeof r->reason, "unknown CRS '%.40s'", c);
-            return;
-        }
-        snprintf(r->crs, sizeof r->crs, "%s", *c ? c : "wgs84");
+        crs = OGR_F_IsFieldSetAndNotNull(r->f, cs->crs_i) ? OGR_F_GetFieldAsString(r->f, cs->crs_i) : "";
+        snprintf(r->crs, sizeof r->crs, "%s", *crs ? crs : "wgs84");
     }
     if (cs->use_geom) {
         OGRGeometryH g = OGR_F_GetGeometryRef(r->f);
         if (!g || OGR_G_IsEmpty(g) || wkbFlatten(OGR_G_GetGeometryType(g)) != wkbPoint) {
-            snprintf(r->reason, sizeof r->reason, "no point geometry");
+            memset(&r->c, 0, sizeof r->c);
+            snprintf(r->c.reason, sizeof r->c.reason, "no point geometry");
             return;
         }
-        x = OGR_G_GetX(g, 0), y = OGR_G_GetY(g, 0);
+        wg_coords_from_xy(ctx, &cs->cache, OGR_G_GetX(g, 0), OGR_G_GetY(g, 0), crs, cs->kind,
+                          cs->epsg, &r->c);
     } else {
         const char *sx = OGR_F_IsFieldSetAndNotNull(r->f, cs->lon_i) ? OGR_F_GetFieldAsString(r->f, cs->lon_i) : "";
         const char *sy = OGR_F_IsFieldSetAndNotNull(r->f, cs->lat_i) ? OGR_F_GetFieldAsString(r->f, cs->lat_i) : "";
-        int hx = parse_number(sx, &x), hy = parse_number(sy, &y);
-        if (!*sx || !*sy) {
-            snprintf(r->reason, sizeof r->reason, "missing %s", !*sx ? "longitude" : "latitude");
-            return;
-        }
-        if (!hx || !hy) {
-            snprintf(r->reason, sizeof r->reason, "%s '%.40s' is not a number",
-                     !hx ? "longitude" : "latitude", !hx ? sx : sy);
-            return;
-        }
+        wg_coords_from_text(ctx, &cs->cache, sx, sy, crs, cs->kind, cs->epsg, &r->c);
     }
-    if (!isfinite(x) || !isfinite(y)) {
-        snprintf(r->reason, sizeof r->reason, "coordinate is not finite (%g, %g)", x, y);
-        return;
-    }
-    if (kind == WG_CRS_EPSG) {
-        if (!epsg_to_wgs84(ctx, cs, epsg, x, y, &r->lon, &r->lat))
-            snprintf(r->reason, sizeof r->reason, "(%g, %g) is outside EPSG:%d", x, y, epsg);
-        else
-            r->ok = 1;
-        return;
-    }
-    if (fabs(x) > 180 || fabs(y) > 90) {
-        if (fabs(x) <= 90 && fabs(y) <= 180) {
-            snprintf(r->reason, sizeof r->reason,
-                     "latitude %g out of range: latitude and longitude look swapped", y);
-            (*swapped)++;
-        } else {
-            snprintf(r->reason, sizeof r->reason, "out of range: lon %g, lat %g", x, y);
-        }
-        return;
-    }
-    r->ok = wg_to_wgs84(ctx, kind, epsg, x, y, &r->lon, &r->lat) == WG_OK;
-    if (!r->ok) snprintf(r->reason, sizeof r->reason, "cannot convert (%g, %g)", x, y);
+    *swapped += r->c.swapped;
 }
 
 /* ---- output layers ------------------------------------------------------- */
@@ -322,7 +258,7 @@ static wg_status write_row(wg_ctx *ctx, outfile *of, const row *r) {
     OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(of->l));
     OGR_F_SetFromWithMap(f, r->f, 1, of->map);
     int b = of->first;
-    if (r->ok) {
+    if (r->c.ok) {
         const wg_placement *p = &r->pl;
         char excl[WG_PLACE_MAX_EXCL * 40] = "";
         for (int k = 0; k < p->n_excl; k++) {
@@ -340,12 +276,12 @@ static wg_status write_row(wg_ctx *ctx, outfile *of, const row *r) {
         else if (p->status == WG_PLACE_INSIDE) OGR_F_SetFieldDouble(f, b + 7, 0.0);
         if (!of->is_csv) {
             OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
-            OGR_G_SetPoint_2D(pt, 0, r->lon, r->lat);
+            OGR_G_SetPoint_2D(pt, 0, r->c.lon, r->c.lat);
             OGR_F_SetGeometryDirectly(f, pt);
         }
     } else {
         OGR_F_SetFieldInteger64(f, b, r->line);
-        OGR_F_SetFieldString(f, b + 1, r->reason);
+        OGR_F_SetFieldString(f, b + 1, r->c.reason);
     }
     OGRErr e = OGR_L_CreateFeature(of->l, f);
     OGR_F_Destroy(f);
@@ -414,8 +350,8 @@ static wg_status store_row(wg_ws *ws, store *s, const row *r, const char *crs) {
     bind_text(st, 11, p->county.code);
     bind_text(st, 12, wg_place_status_name(p->status));
     sqlite3_bind_double(st, 13, p->dist_m);
-    sqlite3_bind_double(st, 14, r->lon);
-    sqlite3_bind_double(st, 15, r->lat);
+    sqlite3_bind_double(st, 14, r->c.lon);
+    sqlite3_bind_double(st, 15, r->c.lat);
     return sqlite3_step(st) == SQLITE_DONE ? WG_OK : wg_ws_sqlerr(ws, "storing an incident");
 }
 
@@ -425,6 +361,14 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+wg_status wg_place_csv(wg_ws *ws, const char *input, const char *output,
+                       const wg_place_opts *o, wg_place_report *report);
+
+static int is_csv_path(const char *p) {
+    size_t n = p ? strlen(p) : 0;
+    return n > 4 && !strcasecmp(p + n - 4, ".csv");
 }
 
 wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
@@ -438,6 +382,13 @@ wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
     if (o.threads <= 0) o.threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (o.store && ws->readonly)
         return wg_err(ctx, WG_ERR_INVALID_ARG, "the workspace is open read-only");
+    /* CSV to CSV streams the bytes (place_csv.c); storing needs the rows
+     * on this thread, so it takes the general path. */
+    if (is_csv_path(input) && is_csv_path(output) && (!o.rejects || is_csv_path(o.rejects)) &&
+        !o.store && !getenv("WG_PLACE_NO_FASTPATH")) {
+        if (!wg_ogr_driver_for(ctx, output)) return WG_ERR_INVALID_ARG;
+        return wg_place_csv(ws, input, output, &o, report);
+    }
     wg_gdal_init();
     wg_gdal_quiet_push();
     GDALDatasetH in = GDALOpenEx(input, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
@@ -495,7 +446,7 @@ wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
             place_chunk(loc, rows, n, o.threads, o.tolerance_m);
             for (size_t i = 0; i < n && !rc; i++) {
                 row *r = &rows[i];
-                if (r->ok) {
+                if (r->c.ok) {
                     rep.status[r->pl.status]++;
                     rc = write_row(ctx, &out, r);
                     if (!rc && storing) {
@@ -520,7 +471,7 @@ wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
 done:
     for (size_t i = 0; i < n; i++) OGR_F_Destroy(rows[i].f);
     free(rows);
-    for (int k = 0; k < 8; k++) proj_destroy(cs.pj[k]);
+    wg_coord_cache_free(&cs.cache);
     sqlite3_finalize(sto.ins);
     /* Flush the files, then commit the store, then move the files into
      * place: on any failure before the last step neither is kept. */

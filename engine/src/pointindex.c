@@ -6,9 +6,15 @@
  *     near the cell and the cell lies inside it (then the answer needs no
  *     geometry at all: most points in a county fall in such cells), or
  *     PARTIAL when an edge passes nearby.
- *  2. For PARTIAL cells, an exact crossing-number test on the polygon. Each
- *     polygon's edges are sorted into horizontal bands, so a ray cast from
- *     the point only meets the edges of one band, not all of the polygon's.
+ *  2. For PARTIAL cells, the entry keeps the polygon's edges that meet the
+ *     cell and whether the cell's centre is inside. The point's answer is the
+ *     centre's, flipped once per edge the segment centre->point crosses:
+ *     a handful of orientation tests.
+ *  3. When that segment touches a vertex or an edge only degenerately (an
+ *     orientation that is zero or too close to zero to trust), the exact
+ *     crossing-number test on the whole polygon decides. Each polygon's edges
+ *     are sorted into horizontal bands, so the ray cast from the point only
+ *     meets the edges of one band, not all of the polygon's.
  *
  * Edges are stored lower endpoint first, so two polygons sharing an edge
  * evaluate the very same expression on it; with the half-open rule
@@ -36,7 +42,15 @@ typedef struct poly {
     double band_h;
 } poly;
 
-#define ENT_FULL 1u
+#define ENT_FULL 1u   /* the whole cell is inside the polygon */
+#define ENT_REF_IN 2u /* PARTIAL: the cell's centre is inside */
+#define ENT_NOREF 4u  /* PARTIAL: the centre is on an edge: always test exactly */
+
+typedef struct cellent {
+    uint32_t id;    /* polygon */
+    uint32_t flags;
+    uint32_t e0, ne; /* PARTIAL: edges [e0, e0+ne) of cell_edges */
+} cellent;
 
 struct wg_pindex {
     size_t npoly;
@@ -50,8 +64,10 @@ struct wg_pindex {
     double gx0, gy0, cw, ch;
     uint32_t nx, ny;
     uint32_t *cell_off; /* nx*ny+1 offsets into cell_ent */
-    uint32_t *cell_ent; /* poly id << 1 | ENT_FULL */
+    cellent *cell_ent;
     size_t ncell_ent;
+    uint32_t *cell_edges; /* edge indexes of PARTIAL entries */
+    size_t ncell_edges;
 };
 
 /* ---- exact-ish predicates --------------------------------------------- */
@@ -67,6 +83,16 @@ static inline double orient(const edge *e, double x, double y) {
     long double L = ((long double)e->bx - e->ax) * ((long double)y - e->ay);
     long double R = ((long double)x - e->ax) * ((long double)e->by - e->ay);
     return (double)(L - R);
+}
+
+/* Sign of the orientation of (a, b, p): +1 left, -1 right, 0 when it is
+ * zero or too close to zero to be sure of in double precision. */
+static inline int orient_sign(double ax, double ay, double bx, double by, double px, double py) {
+    double l = (bx - ax) * (py - ay);
+    double r = (px - ax) * (by - ay);
+    double d = l - r;
+    double bound = 3.3306690738754716e-16 * (fabs(l) + fabs(r));
+    return d > bound ? 1 : d < -bound ? -1 : 0;
 }
 
 static int poly_contains(const wg_pindex *ix, const poly *p, double x, double y) {
@@ -88,15 +114,37 @@ int wg_pindex_contains(const wg_pindex *ix, uint32_t id, double x, double y) {
     return id < ix->npoly && poly_contains(ix, &ix->polys[id], x, y);
 }
 
+/* The answer for a PARTIAL entry: 1 inside, 0 outside, -1 undecided. */
+static int cell_test(const wg_pindex *ix, const cellent *ce, double cx, double cy, double x,
+                     double y) {
+    if (ce->flags & ENT_NOREF) return -1;
+    int in = (ce->flags & ENT_REF_IN) != 0;
+    for (uint32_t k = ce->e0; k < ce->e0 + ce->ne; k++) {
+        const edge *e = &ix->edges[ix->cell_edges[k]];
+        int s1 = orient_sign(cx, cy, x, y, e->ax, e->ay);
+        int s2 = orient_sign(cx, cy, x, y, e->bx, e->by);
+        if (s1 == 0 || s2 == 0) return -1;
+        if (s1 == s2) continue;
+        int s3 = orient_sign(e->ax, e->ay, e->bx, e->by, cx, cy);
+        int s4 = orient_sign(e->ax, e->ay, e->bx, e->by, x, y);
+        if (s3 == 0 || s4 == 0) return -1;
+        if (s3 != s4) in ^= 1;
+    }
+    return in;
+}
+
 size_t wg_pindex_query(const wg_pindex *ix, double x, double y, uint32_t *ids, size_t max) {
     if (!(x >= ix->gx0 && y >= ix->gy0)) return 0; /* also rejects NaN */
     size_t cx = (size_t)((x - ix->gx0) / ix->cw), cy = (size_t)((y - ix->gy0) / ix->ch);
     if (cx >= ix->nx || cy >= ix->ny) return 0;
     size_t c = cy * ix->nx + cx, n = 0;
+    double rx = ix->gx0 + (cx + 0.5) * ix->cw, ry = ix->gy0 + (cy + 0.5) * ix->ch;
     for (uint32_t k = ix->cell_off[c]; k < ix->cell_off[c + 1]; k++) {
-        uint32_t ent = ix->cell_ent[k], id = ent >> 1;
-        if ((ent & ENT_FULL) || poly_contains(ix, &ix->polys[id], x, y)) {
-            if (n < max) ids[n] = id;
+        const cellent *ce = &ix->cell_ent[k];
+        int in = (ce->flags & ENT_FULL) ? 1 : cell_test(ix, ce, rx, ry, x, y);
+        if (in < 0) in = poly_contains(ix, &ix->polys[ce->id], x, y);
+        if (in) {
+            if (n < max) ids[n] = ce->id;
             n++;
         }
     }
@@ -127,7 +175,8 @@ void wg_pindex_bbox(const wg_pindex *ix, uint32_t id, double bb[4]) {
 size_t wg_pindex_memory(const wg_pindex *ix) {
     return sizeof *ix + ix->npoly * sizeof(poly) + ix->nedges * sizeof(edge) +
            (ix->nband_off + ix->nband_edges) * sizeof(uint32_t) +
-           ((size_t)ix->nx * ix->ny + 1 + ix->ncell_ent) * sizeof(uint32_t);
+           ((size_t)ix->nx * ix->ny + 1 + ix->ncell_edges) * sizeof(uint32_t) +
+           ix->ncell_ent * sizeof(cellent);
 }
 
 void wg_pindex_free(wg_pindex *ix) {
@@ -138,6 +187,7 @@ void wg_pindex_free(wg_pindex *ix) {
     free(ix->band_edges);
     free(ix->cell_off);
     free(ix->cell_ent);
+    free(ix->cell_edges);
     free(ix);
 }
 
@@ -240,72 +290,121 @@ static wg_status build_bands(wg_pindex *ix) {
     return WG_OK;
 }
 
-/* Marks, per polygon, the cells its edges come near (cell flags), then lists
- * each polygon in every cell of its bounding box that is near an edge
- * (PARTIAL) or inside it (FULL). */
+/* A growable array of T. */
+#define GROW(arr, n, cap, extra)                                              \
+    do {                                                                      \
+        if ((n) + (extra) > (cap)) {                                          \
+            size_t nc_ = ((cap) + (extra)) * 2;                               \
+            void *np_ = realloc((arr), nc_ * sizeof *(arr));                  \
+            if (!np_) goto nomem;                                             \
+            (arr) = np_;                                                      \
+            (cap) = nc_;                                                      \
+        }                                                                     \
+    } while (0)
+
+typedef struct pair {
+    uint32_t cell, edge;
+} pair;
+
+static int cmp_pair(const void *a, const void *b) {
+    const pair *x = a, *y = b;
+    if (x->cell != y->cell) return x->cell < y->cell ? -1 : 1;
+    return (x->edge > y->edge) - (x->edge < y->edge);
+}
+
+typedef struct tmpent {
+    uint32_t cell;
+    cellent ce;
+} tmpent;
+
+/* For each polygon: the cells its edges come near (with those edges), then
+ * every cell of its bounding box: near an edge -> PARTIAL with the edge list
+ * and the centre's status; else FULL if inside; else nothing. The entries
+ * are then grouped by cell (counting sort, keeping polygon order). */
 static wg_status build_cells(wg_pindex *ix) {
     size_t ncell = (size_t)ix->nx * ix->ny;
-    uint32_t *mark = calloc(ncell, sizeof *mark); /* poly id + 1 that last marked the cell */
-    uint32_t *count = calloc(ncell + 1, sizeof *count);
-    if (!mark || !count) {
-        free(mark);
-        free(count);
-        return WG_ERR_NOMEM;
-    }
+    pair *pairs = NULL;
+    size_t npairs = 0, cap_pairs = 0;
+    tmpent *ents = NULL;
+    size_t nents = 0, cap_ents = 0, cap_edges = 0;
     const double mx = ix->cw * 1e-6, my = ix->ch * 1e-6; /* margin against rounding */
-    for (int pass = 0; pass < 2; pass++) {
-        memset(mark, 0, ncell * sizeof *mark);
-        for (size_t i = 0; i < ix->npoly; i++) {
-            const poly *p = &ix->polys[i];
-            uint32_t tag = (uint32_t)i + 1;
-            for (uint32_t k = p->e0; k < p->e0 + p->ne; k++) {
-                const edge *e = &ix->edges[k];
-                double x0 = fmin(e->ax, e->bx) - mx, x1 = fmax(e->ax, e->bx) + mx;
-                long cx0 = (long)floor((x0 - ix->gx0) / ix->cw), cx1 = (long)floor((x1 - ix->gx0) / ix->cw);
-                long cy0 = (long)floor((e->ay - my - ix->gy0) / ix->ch);
-                long cy1 = (long)floor((e->by + my - ix->gy0) / ix->ch);
-                cx0 = cx0 < 0 ? 0 : cx0, cy0 = cy0 < 0 ? 0 : cy0;
-                cx1 = cx1 >= (long)ix->nx ? (long)ix->nx - 1 : cx1;
-                cy1 = cy1 >= (long)ix->ny ? (long)ix->ny - 1 : cy1;
-                for (long cy = cy0; cy <= cy1; cy++)
-                    for (long cx = cx0; cx <= cx1; cx++) mark[cy * ix->nx + cx] = tag;
-            }
-            long cx0 = (long)floor((p->bb[0] - ix->gx0) / ix->cw), cx1 = (long)floor((p->bb[2] - ix->gx0) / ix->cw);
-            long cy0 = (long)floor((p->bb[1] - ix->gy0) / ix->ch), cy1 = (long)floor((p->bb[3] - ix->gy0) / ix->ch);
+    for (size_t i = 0; i < ix->npoly; i++) {
+        const poly *p = &ix->polys[i];
+        npairs = 0;
+        for (uint32_t k = p->e0; k < p->e0 + p->ne; k++) {
+            const edge *e = &ix->edges[k];
+            double x0 = fmin(e->ax, e->bx) - mx, x1 = fmax(e->ax, e->bx) + mx;
+            long cx0 = (long)floor((x0 - ix->gx0) / ix->cw), cx1 = (long)floor((x1 - ix->gx0) / ix->cw);
+            long cy0 = (long)floor((e->ay - my - ix->gy0) / ix->ch);
+            long cy1 = (long)floor((e->by + my - ix->gy0) / ix->ch);
             cx0 = cx0 < 0 ? 0 : cx0, cy0 = cy0 < 0 ? 0 : cy0;
             cx1 = cx1 >= (long)ix->nx ? (long)ix->nx - 1 : cx1;
             cy1 = cy1 >= (long)ix->ny ? (long)ix->ny - 1 : cy1;
+            GROW(pairs, npairs, cap_pairs, (size_t)((cx1 - cx0 + 1) * (cy1 - cy0 + 1)));
             for (long cy = cy0; cy <= cy1; cy++)
-                for (long cx = cx0; cx <= cx1; cx++) {
-                    size_t c = (size_t)cy * ix->nx + (size_t)cx;
-                    uint32_t ent;
-                    if (mark[c] == tag) {
-                        ent = (uint32_t)i << 1;
-                    } else {
-                        double x = ix->gx0 + (cx + 0.5) * ix->cw, y = ix->gy0 + (cy + 0.5) * ix->ch;
-                        if (!poly_contains(ix, p, x, y)) continue;
-                        ent = (uint32_t)i << 1 | ENT_FULL;
+                for (long cx = cx0; cx <= cx1; cx++)
+                    pairs[npairs++] = (pair){(uint32_t)(cy * ix->nx + cx), k};
+        }
+        qsort(pairs, npairs, sizeof *pairs, cmp_pair);
+        long cx0 = (long)floor((p->bb[0] - ix->gx0) / ix->cw), cx1 = (long)floor((p->bb[2] - ix->gx0) / ix->cw);
+        long cy0 = (long)floor((p->bb[1] - ix->gy0) / ix->ch), cy1 = (long)floor((p->bb[3] - ix->gy0) / ix->ch);
+        cx0 = cx0 < 0 ? 0 : cx0, cy0 = cy0 < 0 ? 0 : cy0;
+        cx1 = cx1 >= (long)ix->nx ? (long)ix->nx - 1 : cx1;
+        cy1 = cy1 >= (long)ix->ny ? (long)ix->ny - 1 : cy1;
+        size_t pp = 0; /* walks the sorted pairs as cells ascend */
+        for (long cy = cy0; cy <= cy1; cy++)
+            for (long cx = cx0; cx <= cx1; cx++) {
+                uint32_t c = (uint32_t)(cy * ix->nx + cx);
+                double rx = ix->gx0 + (cx + 0.5) * ix->cw, ry = ix->gy0 + (cy + 0.5) * ix->ch;
+                while (pp < npairs && pairs[pp].cell < c) pp++;
+                cellent ce = {(uint32_t)i, 0, 0, 0};
+                int inside = poly_contains(ix, p, rx, ry);
+                if (pp < npairs && pairs[pp].cell == c) {
+                    ce.e0 = (uint32_t)ix->ncell_edges;
+                    for (; pp < npairs && pairs[pp].cell == c; pp++) {
+                        GROW(ix->cell_edges, ix->ncell_edges, cap_edges, 1);
+                        ix->cell_edges[ix->ncell_edges++] = pairs[pp].edge;
+                        const edge *e = &ix->edges[pairs[pp].edge];
+                        if (orient_sign(e->ax, e->ay, e->bx, e->by, rx, ry) == 0 &&
+                            rx >= fmin(e->ax, e->bx) && rx <= fmax(e->ax, e->bx) &&
+                            ry >= e->ay && ry <= e->by)
+                            ce.flags |= ENT_NOREF;
                     }
-                    if (pass == 0) count[c + 1]++;
-                    else ix->cell_ent[ix->cell_off[c] + count[c]++] = ent;
+                    ce.ne = (uint32_t)(ix->ncell_edges - ce.e0);
+                    if (inside) ce.flags |= ENT_REF_IN;
+                } else if (inside) {
+                    ce.flags = ENT_FULL;
+                } else {
+                    continue;
                 }
-        }
-        if (pass == 0) {
-            for (size_t c = 0; c < ncell; c++) count[c + 1] += count[c];
-            ix->ncell_ent = count[ncell];
-            ix->cell_off = count;
-            ix->cell_ent = malloc((ix->ncell_ent + 1) * sizeof *ix->cell_ent);
-            count = calloc(ncell + 1, sizeof *count);
-            if (!ix->cell_ent || !count) {
-                free(mark);
-                free(count);
-                return WG_ERR_NOMEM;
+                GROW(ents, nents, cap_ents, 1);
+                ents[nents++] = (tmpent){c, ce};
             }
-        }
     }
-    free(mark);
-    free(count);
+    free(pairs);
+    pairs = NULL;
+    /* Group by cell: counting sort, stable so ids ascend within a cell. */
+    ix->cell_off = calloc(ncell + 1, sizeof *ix->cell_off);
+    ix->cell_ent = malloc((nents + 1) * sizeof *ix->cell_ent);
+    uint32_t *fill = calloc(ncell + 1, sizeof *fill);
+    if (!ix->cell_off || !ix->cell_ent || !fill) {
+        free(fill);
+        goto nomem;
+    }
+    for (size_t k = 0; k < nents; k++) ix->cell_off[ents[k].cell + 1]++;
+    for (size_t c = 0; c < ncell; c++) ix->cell_off[c + 1] += ix->cell_off[c];
+    for (size_t k = 0; k < nents; k++) {
+        uint32_t c = ents[k].cell;
+        ix->cell_ent[ix->cell_off[c] + fill[c]++] = ents[k].ce;
+    }
+    ix->ncell_ent = nents;
+    free(fill);
+    free(ents);
     return WG_OK;
+nomem:
+    free(pairs);
+    free(ents);
+    return WG_ERR_NOMEM;
 }
 
 wg_status wg_pindex_build(wg_ctx *ctx, const GEOSGeometry *const *geoms, size_t n,

@@ -1,0 +1,438 @@
+/* place_csv.c -- the streaming fast path of batch placement: CSV in, CSV out.
+ *
+ * Going through OGR features costs microseconds a row (a feature object,
+ * string copies, per-field formatting), hundreds of times the placement
+ * itself. For the everyday case -- a hotline export in CSV, placed into a
+ * CSV -- this path streams the bytes instead:
+ *
+ *  1. the main thread reads a block of the file and cuts it at record
+ *     boundaries (a quote-aware scan for line ends) into one slice per
+ *     thread, counting physical lines so errors keep true line numbers;
+ *  2. each worker parses its slice with the same strict CSV reader as
+ *     everywhere else (wg_csv over memory), judges the coordinates with the
+ *     same rules as the OGR path (coords.c), places the point, and formats
+ *     its output and rejects lines into buffers of its own;
+ *  3. the main thread writes the buffers in order.
+ * Input fields are copied through (re-quoted only where CSV needs it), so
+ * the output equals the OGR path's row for row. */
+#include "coords.h"
+#include "csv.h"
+#include "ogrio.h"
+#include "units.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BLOCK (8u << 20)  /* bytes read at a time */
+#define MAX_THREADS 64
+
+typedef struct buf {
+    char *p;
+    size_t n, cap;
+} buf;
+
+static int buf_put(buf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = (b->cap + n + 1) * 2;
+        char *np = realloc(b->p, cap);
+        if (!np) return -1;
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    return 0;
+}
+
+/* Appends a field, quoted only if it holds a quote, a line end or anything
+ * a reader might take for a separator (as GDAL's CSV writer does). */
+static int put_field(buf *b, const char *s, int first) {
+    if (!first && buf_put(b, ",", 1)) return -1;
+    size_t n = strcspn(s, ",;\t\"\r\n");
+    if (!s[n]) return buf_put(b, s, n);
+    if (buf_put(b, "\"", 1)) return -1;
+    for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1)
+        if (buf_put(b, s, (size_t)(q - s) + 1) || buf_put(b, "\"", 1)) return -1;
+    return buf_put(b, s, strlen(s)) || buf_put(b, "\"", 1);
+}
+
+/* What every worker shares (read-only). */
+typedef struct shared {
+    const wg_locator *loc;
+    double tol;
+    int lon_i, lat_i, crs_i;
+    wg_crs_kind kind;
+    int epsg;
+    size_t nin;       /* header fields */
+    const int *keep;  /* per input field: copied to the outputs */
+    int want_rejects;
+} shared;
+
+typedef struct worker {
+    const shared *sh;
+    wg_ctx *ctx;
+    wg_coord_cache cache;
+    const char *data;
+    size_t len;
+    long first_line;
+    buf out, rej;
+    int64_t status[3], rejected, swapped, rows;
+    wg_status rc;
+} worker;
+
+static int put_input_fields(buf *b, const shared *sh, wg_csv *csv) {
+    int first = 1;
+    for (size_t i = 0; i < sh->nin; i++) {
+        if (!sh->keep[i]) continue;
+        if (put_field(b, wg_csv_field(csv, i), first)) return -1;
+        first = 0;
+    }
+    return 0;
+}
+
+static int put_placement(buf *b, const wg_placement *p) {
+    char excl[WG_PLACE_MAX_EXCL * 40] = "", dist[32] = "";
+    for (int k = 0; k < p->n_excl; k++) {
+        size_t n = strlen(excl);
+        snprintf(excl + n, sizeof excl - n, "%s%s", k ? ";" : "", p->excl[k].code);
+    }
+    /* As GDAL prints a real: shortest form, here of centimetres. */
+    if (p->status == WG_PLACE_NEAREST) snprintf(dist, sizeof dist, "%.15g", round(p->dist_m * 100) / 100);
+    else if (p->status == WG_PLACE_INSIDE) strcpy(dist, "0");
+    const char *v[8] = {p->grid.code,   p->micro.code,  excl, p->village.code,
+                        p->town.code,   p->county.code, wg_place_status_name(p->status), dist};
+    for (int k = 0; k < 8; k++)
+        if (put_field(b, v[k] ? v[k] : "", 0)) return -1;
+    return buf_put(b, "\n", 1);
+}
+
+static void *work_slice(void *arg) {
+    worker *w = arg;
+    const shared *sh = w->sh;
+    wg_csv *csv = NULL;
+    if ((w->rc = wg_csv_open_mem(w->ctx, w->data, w->len, &csv))) return NULL;
+    wg_csv_set_line(csv, w->first_line);
+    int r;
+    while ((r = wg_csv_next(csv)) == 1) {
+        w->rows++;
+        wg_coord_result c;
+        wg_placement pl;
+        size_t nf = wg_csv_nfields(csv);
+        if (nf != sh->nin) {
+            memset(&c, 0, sizeof c);
+            snprintf(c.reason, sizeof c.reason, "%zu fields where the header has %zu", nf, sh->nin);
+        } else {
+            wg_coords_from_text(w->ctx, &w->cache, wg_csv_field(csv, (size_t)sh->lon_i),
+                                wg_csv_field(csv, (size_t)sh->lat_i),
+                                sh->crs_i >= 0 ? wg_csv_field(csv, (size_t)sh->crs_i) : NULL,
+                                sh->kind, sh->epsg, &c);
+        }
+        int bad = 0;
+        if (c.ok) {
+            wg_locator_place(sh->loc, c.lon, c.lat, sh->tol, &pl);
+            w->status[pl.status]++;
+            bad = put_input_fields(&w->out, sh, csv) || put_placement(&w->out, &pl);
+        } else {
+            w->rejected++;
+            w->swapped += c.swapped;
+            if (sh->want_rejects) {
+                char line[32];
+                snprintf(line, sizeof line, "%ld", wg_csv_line(csv));
+                bad = put_input_fields(&w->rej, sh, csv) || put_field(&w->rej, line, 0) ||
+                      put_field(&w->rej, c.reason, 0) || buf_put(&w->rej, "\n", 1);
+            }
+        }
+        if (bad) {
+            w->rc = wg_err(w->ctx, WG_ERR_NOMEM, "out of memory formatting output");
+            break;
+        }
+    }
+    if (r < 0) w->rc = WG_ERR_FORMAT;
+    wg_csv_close(csv);
+    return NULL;
+}
+
+/* Scans data[0..len) (which starts at a record boundary) for record ends
+ * outside quotes. Returns the offset just past the last complete record
+ * (or len at end of input), fills cuts[1..nt-1] with boundaries near equal
+ * shares, and lines[k] with the physical line each slice starts on. */
+static size_t cut_block(const char *data, size_t len, int at_eof, int nt, size_t *cuts,
+                        long *lines, long first_line) {
+    int inq = 0;
+    size_t last = 0;
+    long nl = 0;
+    int k = 1;
+    cuts[0] = 0;
+    lines[0] = first_line;
+    for (size_t i = 0; i < len; i++) {
+        char ch = data[i];
+        if (ch == '"') inq = !inq;
+        else if (ch == '\n') {
+            nl++;
+            if (!inq) {
+                last = i + 1;
+                if (k < nt && last >= len / (size_t)nt * (size_t)k) {
+                    cuts[k] = last;
+                    lines[k] = first_line + nl;
+                    k++;
+                }
+            }
+        }
+    }
+    if (at_eof) last = len;
+    for (; k < nt; k++) { /* fewer records than threads: empty slices */
+        cuts[k] = last;
+        lines[k] = first_line + nl;
+    }
+    cuts[nt] = last;
+    return last;
+}
+
+static long count_lines(const char *p, size_t n) {
+    long c = 0;
+    for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++) c++;
+    return c;
+}
+
+static int find_col(wg_csv *hdr, const char *name, const char *const *fallbacks) {
+    size_t n = wg_csv_nfields(hdr);
+    for (size_t i = 0; name && i < n; i++)
+        if (!strcasecmp(wg_csv_field(hdr, i), name)) return (int)i;
+    if (name) return -1;
+    for (; fallbacks && *fallbacks; fallbacks++)
+        for (size_t i = 0; i < n; i++)
+            if (!strcasecmp(wg_csv_field(hdr, i), *fallbacks)) return (int)i;
+    return -1;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct sink {
+    wg_staging sg;
+    FILE *fp;
+    int open;
+} sink;
+
+static wg_status sink_open(wg_ctx *ctx, const char *path, sink *s) {
+    wg_status rc = wg_staging_open(ctx, path, &s->sg);
+    if (rc) return rc;
+    s->open = 1;
+    s->fp = fopen(s->sg.tmpfile, "wb");
+    if (!s->fp) return wg_err(ctx, WG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    return WG_OK;
+}
+
+static wg_status sink_close(wg_ctx *ctx, sink *s, int commit, const char *path) {
+    wg_status rc = WG_OK;
+    if (s->fp && fclose(s->fp) != 0 && commit)
+        rc = wg_err(ctx, WG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    s->fp = NULL;
+    if (s->open) {
+        wg_status r2 = wg_staging_close(ctx, &s->sg, commit && !rc);
+        if (!rc) rc = r2;
+    }
+    s->open = 0;
+    return rc;
+}
+
+wg_status wg_place_csv(wg_ws *ws, const char *input, const char *output,
+                       const wg_place_opts *o, wg_place_report *report);
+
+wg_status wg_place_csv(wg_ws *ws, const char *input, const char *output,
+                       const wg_place_opts *o, wg_place_report *report) {
+    wg_ctx *ctx = ws->ctx;
+    double t0 = now_s();
+    wg_place_report rep;
+    memset(&rep, 0, sizeof rep);
+    int nt = o->threads < 1 ? 1 : o->threads > MAX_THREADS ? MAX_THREADS : o->threads;
+    worker w[MAX_THREADS];
+    memset(w, 0, sizeof w);
+    shared sh;
+    memset(&sh, 0, sizeof sh);
+    sink out = {0}, rej = {0};
+    wg_locator *loc = NULL;
+    wg_csv *hdr = NULL;
+    int *keep = NULL;
+    size_t cap = BLOCK, len = 0, hdr_len;
+    char *data = malloc(cap);
+    wg_status rc = WG_OK;
+    FILE *in = fopen(input, "rb");
+    if (!data) return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    if (!in) {
+        free(data);
+        return wg_err(ctx, WG_ERR_IO, "%s: cannot open: %s", input, strerror(errno));
+    }
+    len = fread(data, 1, cap, in);
+    int at_eof = len < cap;
+
+    /* The header: read with the strict reader, then skipped. */
+    if ((rc = wg_csv_open_mem(ctx, data, len, &hdr))) goto done;
+    if (wg_csv_next(hdr) != 1) {
+        rc = wg_err(ctx, WG_ERR_FORMAT, "%s: %s", input,
+                    *wg_ctx_errmsg(ctx) ? wg_ctx_errmsg(ctx) : "the file is empty");
+        goto done;
+    }
+    hdr_len = wg_csv_consumed(hdr);
+    static const char *const lons[] = {"lon", "lng", "longitude", "x", NULL};
+    static const char *const lats[] = {"lat", "latitude", "y", NULL};
+    sh.nin = wg_csv_nfields(hdr);
+    sh.lon_i = find_col(hdr, o->lon_field, lons);
+    sh.lat_i = find_col(hdr, o->lat_field, lats);
+    sh.crs_i = o->crs_field ? find_col(hdr, o->crs_field, NULL) : -1;
+    if (sh.lon_i < 0 || sh.lat_i < 0 || (o->crs_field && sh.crs_i < 0)) {
+        rc = o->lon_field || o->crs_field
+                 ? wg_err(ctx, WG_ERR_NOT_FOUND, "%s: no field '%s'", input,
+                          sh.lon_i < 0 ? o->lon_field : sh.lat_i < 0 ? o->lat_field : o->crs_field)
+                 : wg_err(ctx, WG_ERR_NOT_FOUND, "%s: no lon/lat columns (looked for lon, lng, "
+                          "longitude, x and lat, latitude, y); name them with --lon-field and "
+                          "--lat-field", input);
+        goto done;
+    }
+    if (wg_crs_parse(o->crs ? o->crs : "wgs84", &sh.kind, &sh.epsg)) {
+        rc = wg_err(ctx, WG_ERR_INVALID_ARG, "unknown CRS '%s'", o->crs);
+        goto done;
+    }
+    if (!(keep = calloc(sh.nin + 1, sizeof *keep))) {
+        rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    sh.keep = keep;
+    sh.want_rejects = o->rejects != NULL;
+    sh.tol = o->tolerance_m;
+    if ((rc = wg_locator_build(ws, o->at, &loc))) goto done;
+    sh.loc = loc;
+
+    /* Headers of the outputs: the input's own fields (ours are replaced). */
+    buf head = {0}, rhead = {0};
+    int first = 1, oom = 0;
+    for (size_t i = 0; i < sh.nin; i++) {
+        keep[i] = strncasecmp(wg_csv_field(hdr, i), "wg_", 3) != 0;
+        if (!keep[i]) continue;
+        oom |= put_field(&head, wg_csv_field(hdr, i), first) | put_field(&rhead, wg_csv_field(hdr, i), first);
+        first = 0;
+    }
+    static const char *const outf[] = {"wg_grid", "wg_micro", "wg_excl", "wg_village",
+                                       "wg_town", "wg_county", "wg_status", "wg_dist_m"};
+    for (int k = 0; k < 8; k++) oom |= put_field(&head, outf[k], 0);
+    oom |= put_field(&rhead, "wg_line", 0) | put_field(&rhead, "wg_reason", 0);
+    oom |= buf_put(&head, "\n", 1) | buf_put(&rhead, "\n", 1);
+    if (!oom && !(rc = sink_open(ctx, output, &out)) &&
+        !(o->rejects && (rc = sink_open(ctx, o->rejects, &rej)))) {
+        fwrite(head.p, 1, head.n, out.fp);
+        if (rej.fp) fwrite(rhead.p, 1, rhead.n, rej.fp);
+    }
+    free(head.p);
+    free(rhead.p);
+    if (oom && !rc) rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    if (rc) goto done;
+
+    for (int t = 0; t < nt; t++) {
+        w[t].sh = &sh;
+        if (wg_ctx_new(&w[t].ctx)) {
+            rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    long line = 1 + count_lines(data, hdr_len);
+    size_t start = hdr_len;
+    for (;;) {
+        size_t cuts[MAX_THREADS + 1];
+        long lines[MAX_THREADS];
+        size_t end = cut_block(data + start, len - start, at_eof, nt, cuts, lines, line);
+        if (end == 0 && !at_eof) { /* one record longer than the buffer: grow it */
+            if (cap >= (512u << 20)) {
+                rc = wg_err(ctx, WG_ERR_FORMAT, "%s: line %ld: a record over 512 MiB (an "
+                            "unterminated quote?)", input, line);
+                goto done;
+            }
+            char *nd = realloc(data, cap * 2);
+            if (!nd) {
+                rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            data = nd;
+            cap *= 2;
+        } else {
+            pthread_t tid[MAX_THREADS];
+            for (int t = 0; t < nt; t++) {
+                w[t].data = data + start + cuts[t];
+                w[t].len = cuts[t + 1] - cuts[t];
+                w[t].first_line = lines[t];
+                w[t].out.n = w[t].rej.n = 0;
+                if (t == 0 || pthread_create(&tid[t], NULL, work_slice, &w[t]) != 0) tid[t] = 0;
+            }
+            for (int t = 0; t < nt; t++) {
+                if (tid[t]) pthread_join(tid[t], NULL);
+                else work_slice(&w[t]);
+            }
+            for (int t = 0; t < nt && !rc; t++) {
+                if (w[t].rc) {
+                    rc = wg_err(ctx, w[t].rc, "%s: %s", input, wg_ctx_errmsg(w[t].ctx));
+                    break;
+                }
+                if (fwrite(w[t].out.p, 1, w[t].out.n, out.fp) != w[t].out.n ||
+                    (rej.fp && fwrite(w[t].rej.p, 1, w[t].rej.n, rej.fp) != w[t].rej.n))
+                    rc = wg_err(ctx, WG_ERR_IO, "cannot write %s: %s", output, strerror(errno));
+            }
+            if (rc) goto done;
+            line += count_lines(data + start, end);
+            start += end;
+            uint64_t done_rows = 0;
+            for (int t = 0; t < nt; t++) done_rows += (uint64_t)w[t].rows;
+            if (wg_progress(ctx, "place", done_rows, 0)) {
+                rc = wg_err(ctx, WG_ERR_INTERRUPTED, "placement interrupted");
+                goto done;
+            }
+            if (at_eof && start >= len) break;
+            memmove(data, data + start, len - start); /* keep the partial record */
+            len -= start;
+            start = 0;
+        }
+        if (!at_eof) {
+            size_t got = fread(data + len, 1, cap - len, in);
+            len += got;
+            at_eof = len < cap;
+            if (ferror(in)) {
+                rc = wg_err(ctx, WG_ERR_IO, "%s: read error: %s", input, strerror(errno));
+                goto done;
+            }
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        rep.rows += w[t].rows;
+        rep.rejected += w[t].rejected;
+        rep.swapped += w[t].swapped;
+        for (int k = 0; k < 3; k++) rep.status[k] += w[t].status[k];
+    }
+    if (rep.rows == 0) rc = wg_err(ctx, WG_ERR_FORMAT, "%s: no rows to place", input);
+done:
+    if (in) fclose(in);
+    free(data);
+    free(keep);
+    wg_csv_close(hdr);
+    for (int t = 0; t < nt; t++) {
+        wg_coord_cache_free(&w[t].cache);
+        wg_ctx_free(w[t].ctx);
+        free(w[t].out.p);
+        free(w[t].rej.p);
+    }
+    wg_locator_free(loc);
+    wg_status r1 = sink_close(ctx, &out, rc == WG_OK, output);
+    if (!rc) rc = r1;
+    r1 = sink_close(ctx, &rej, rc == WG_OK, o->rejects);
+    if (!rc) rc = r1;
+    rep.seconds = now_s() - t0;
+    if (!rc && report) *report = rep;
+    return rc;
+}
