@@ -3,11 +3,19 @@
  * All geometry checks run in the workspace's metric CRS so areas are in m²;
  * each finding carries a WGS84 point so an analyst can jump to it.
  *  - validity: GEOS isValidDetail on every current unit;
- *  - overlaps: pairs of one level (exclusive grids excepted, they overlap by
- *    design) found with an STRtree, filtered by prepared intersects, measured
- *    by intersection area;
  *  - gaps: for every unit that has children, the parent minus the union of
- *    its children; children poking out of the parent are reported apart;
+ *    its children; children poking out of the parent are reported apart.
+ *    The union is a coverage union (fast: shared edges just cancel) checked
+ *    by area: if the children's areas add up to more than their union, they
+ *    overlap somewhere, and the plain (robust) union is used instead;
+ *  - overlaps: units of one level (exclusive grids excepted: they overlap by
+ *    design) measured by intersection area against their STRtree
+ *    neighbours. Only suspects are tested pairwise: children of a parent
+ *    whose area sum exceeds their union, units outside their parent, and
+ *    units without a parent. A clean county thus never pays for the
+ *    thousands of neighbour intersections; an overlap between units of two
+ *    different parents always pokes out of one of the parents, so it is
+ *    never missed;
  *  - codes: duplicates among current units; numeric codes (GB/T 30428.1
  *    practice) must extend the parent's code and have the level's length.
  * Units with invalid geometry are left out of the overlap and gap checks:
@@ -40,6 +48,9 @@ typedef struct vstate {
     size_t cap;
     double min_area, outlier;
     int level_present[WG_LEVEL_COUNT];
+    unsigned char *suspect; /* per unit: test for overlaps pairwise */
+    size_t *by_parent;      /* unit indexes sorted by (level, parent code) */
+    size_t *kids;           /* scratch: one parent's children */
     wg_status rc;
 } vstate;
 
@@ -215,22 +226,23 @@ static void check_overlaps(vstate *s, wg_level level) {
         if (s->units.v[i].level == level && s->metric[i])
             GEOSSTRtree_insert_r(s->h, tree, s->metric[i], (void *)(uintptr_t)i);
     for (size_t i = 0; i < s->units.n && !s->rc; i++) {
-        if (s->units.v[i].level != level || !s->metric[i]) continue;
+        if (s->units.v[i].level != level || !s->metric[i] || !s->suspect[i]) continue;
         q.n = 0;
         GEOSSTRtree_query_r(s->h, tree, s->metric[i], collect, &q);
         const GEOSPreparedGeometry *prep = NULL;
         for (size_t k = 0; k < q.n; k++) {
             size_t j = q.v[k];
-            if (j <= i) continue; /* each pair once */
+            if (j == i || (s->suspect[j] && j < i)) continue; /* each pair once */
             if (!prep) prep = GEOSPrepare_r(s->h, s->metric[i]);
             if (!prep || GEOSPreparedIntersects_r(s->h, prep, s->metric[j]) != 1) continue;
             GEOSGeometry *x = GEOSIntersection_r(s->h, s->metric[i], s->metric[j]);
             double a = 0;
             if (x) GEOSArea_r(s->h, x, &a);
+            size_t lo = i < j ? i : j, hi = i < j ? j : i; /* name the pair in code order */
             if (a > s->min_area)
-                add_issue(s, WG_ISSUE_OVERLAP, WG_SEV_ERROR, &s->units.v[i], s->units.v[j].code,
+                add_issue(s, WG_ISSUE_OVERLAP, WG_SEV_ERROR, &s->units.v[lo], s->units.v[hi].code,
                           a, x, "%s %s and %s overlap by %.1f m2", wg_level_name(level),
-                          s->units.v[i].code, s->units.v[j].code, a);
+                          s->units.v[lo].code, s->units.v[hi].code, a);
             if (x) GEOSGeom_destroy_r(s->h, x);
         }
         if (prep) GEOSPreparedGeom_destroy_r(s->h, prep);
@@ -257,72 +269,162 @@ static void report_gaps(vstate *s, const wg_unit *p, const GEOSGeometry *g) {
     }
 }
 
-static void check_parent(vstate *s, size_t pi, const size_t *kids, size_t nk, int any_invalid) {
-    const wg_unit *p = &s->units.v[pi];
-    const GEOSPreparedGeometry *prep = GEOSPrepare_r(s->h, s->metric[pi]);
+/* The union of the children: a coverage union when the children's areas add
+ * up to it (they do not overlap), else the robust union, marking the
+ * children as suspects for the pairwise overlap test. */
+static GEOSGeometry *children_union(vstate *s, const size_t *kids, size_t nk) {
     GEOSGeometry **parts = malloc(nk * sizeof *parts);
+    if (!parts) return NULL;
     size_t np = 0;
-    for (size_t k = 0; k < nk && parts && prep; k++) {
+    double sum = 0;
+    for (size_t k = 0; k < nk; k++) {
+        double a = 0;
+        GEOSArea_r(s->h, s->metric[kids[k]], &a);
+        sum += a;
+        parts[np++] = GEOSGeom_clone_r(s->h, s->metric[kids[k]]);
+    }
+    GEOSGeometry *coll = GEOSGeom_createCollection_r(s->h, GEOS_GEOMETRYCOLLECTION, parts,
+                                                     (unsigned)np);
+    free(parts);
+    if (!coll) return NULL;
+    GEOSGeometry *u = GEOSCoverageUnion_r(s->h, coll);
+    double ua = 0;
+    if (u && GEOSArea_r(s->h, u, &ua) == 1 && fabs(sum - ua) <= s->min_area &&
+        GEOSisValid_r(s->h, u) == 1) {
+        GEOSGeom_destroy_r(s->h, coll);
+        return u;
+    }
+    if (u) GEOSGeom_destroy_r(s->h, u);
+    for (size_t k = 0; k < nk; k++) s->suspect[kids[k]] = 1;
+    u = GEOSUnaryUnion_r(s->h, coll);
+    GEOSGeom_destroy_r(s->h, coll);
+    return u;
+}
+
+/* A normalised copy of `g`, for exact comparison (NULL on failure). */
+static GEOSGeometry *normalized(GEOSContextHandle_t h, const GEOSGeometry *g) {
+    GEOSGeometry *c = GEOSGeom_clone_r(h, g);
+    if (c && GEOSNormalize_r(h, c) != 0) {
+        GEOSGeom_destroy_r(h, c);
+        c = NULL;
+    }
+    return c;
+}
+
+static void check_parent(vstate *s, size_t pi, const size_t *kids, size_t nk, int gap_check) {
+    const wg_unit *p = &s->units.v[pi];
+    GEOSGeometry *u = gap_check && nk ? children_union(s, kids, nk) : NULL;
+    if (gap_check && nk && !u) {
+        s->rc = wg_err(s->ctx, WG_ERR_GEOS, "union of the children of %s failed: %s", p->code,
+                       wg_geos_msg(s->ctx));
+        return;
+    }
+    /* The common case, a clean partition: the children's union is the very
+     * parent, vertex for vertex. Then nothing sticks out and nothing is
+     * missing, and the expensive overlays are not needed. */
+    if (u) {
+        GEOSGeometry *a = normalized(s->h, u), *b = normalized(s->h, s->metric[pi]);
+        int same = a && b && GEOSEqualsExact_r(s->h, a, b, 0.0) == 1;
+        if (a) GEOSGeom_destroy_r(s->h, a);
+        if (b) GEOSGeom_destroy_r(s->h, b);
+        if (same) {
+            GEOSGeom_destroy_r(s->h, u);
+            return;
+        }
+    }
+    const GEOSPreparedGeometry *prep = GEOSPrepare_r(s->h, s->metric[pi]);
+    int all_inside = 1;
+    for (size_t k = 0; k < nk && prep; k++) {
         size_t c = kids[k];
-        if (!s->metric[c]) continue;
-        parts[np++] = GEOSGeom_clone_r(s->h, s->metric[c]);
         if (GEOSPreparedCovers_r(s->h, prep, s->metric[c]) == 1) continue;
+        all_inside = 0;
         GEOSGeometry *out = GEOSDifference_r(s->h, s->metric[c], s->metric[pi]);
         double a = 0;
         if (out) GEOSArea_r(s->h, out, &a);
-        if (a > s->min_area)
+        if (a > s->min_area) {
+            s->suspect[c] = 1;
             add_issue(s, WG_ISSUE_OUTSIDE_PARENT, WG_SEV_ERROR, &s->units.v[c], p->code, a, out,
                       "%.1f m2 of %s %s lies outside its parent %s %s", a,
                       wg_level_name(s->units.v[c].level), s->units.v[c].code,
                       wg_level_name(p->level), p->code);
+        }
         if (out) GEOSGeom_destroy_r(s->h, out);
     }
-    if (parts && np && !any_invalid) {
-        GEOSGeometry *coll = GEOSGeom_createCollection_r(s->h, GEOS_GEOMETRYCOLLECTION, parts,
-                                                         (unsigned)np);
-        GEOSGeometry *u = coll ? GEOSUnaryUnion_r(s->h, coll) : NULL;
-        GEOSGeometry *gap = u ? GEOSDifference_r(s->h, s->metric[pi], u) : NULL;
+    if (prep) GEOSPreparedGeom_destroy_r(s->h, prep);
+    if (!u) return;
+    /* With every child inside, the uncovered area is the difference of the
+     * areas: below the threshold there is no gap to report. */
+    double pa = 0, ua = 0;
+    GEOSArea_r(s->h, s->metric[pi], &pa);
+    GEOSArea_r(s->h, u, &ua);
+    if (!(all_inside && pa - ua <= s->min_area)) {
+        GEOSGeometry *gap = GEOSDifference_r(s->h, s->metric[pi], u);
         if (gap) report_gaps(s, p, gap);
         else s->rc = wg_err(s->ctx, WG_ERR_GEOS, "gap check of %s failed: %s", p->code,
                             wg_geos_msg(s->ctx));
         if (gap) GEOSGeom_destroy_r(s->h, gap);
-        if (u) GEOSGeom_destroy_r(s->h, u);
-        if (coll) GEOSGeom_destroy_r(s->h, coll); /* owns the clones */
-        np = 0;
     }
-    for (size_t k = 0; k < np; k++) GEOSGeom_destroy_r(s->h, parts[k]);
-    free(parts);
-    if (prep) GEOSPreparedGeom_destroy_r(s->h, prep);
+    GEOSGeom_destroy_r(s->h, u);
 }
 
-/* For every parent (by level, code), gathers its children of the level
- * below (exclusive grids are not a partition and are only checked for
- * lying inside their parent). */
+static const vstate *sort_state; /* qsort has no user pointer in C11 */
+
+static int cmp_by_parent(const void *a, const void *b) {
+    const wg_unit *x = &sort_state->units.v[*(const size_t *)a];
+    const wg_unit *y = &sort_state->units.v[*(const size_t *)b];
+    if (x->level != y->level) return (int)x->level - (int)y->level;
+    if (!x->parent || !y->parent) return !x->parent - !y->parent;
+    return strcmp(x->parent, y->parent);
+}
+
+/* For every parent, its children of each level below: found by binary
+ * search in the units sorted by (level, parent). Exclusive grids are not a
+ * partition: they are only checked for lying inside their parent. Units
+ * whose parent is missing are suspects for the overlap test. */
 static void check_gaps(vstate *s) {
     size_t n = s->units.n;
-    size_t *kids = malloc((n ? n : 1) * sizeof *kids);
-    if (!kids) {
+    s->by_parent = malloc((n ? n : 1) * sizeof *s->by_parent);
+    if (!s->by_parent) {
         s->rc = wg_err(s->ctx, WG_ERR_NOMEM, "out of memory");
         return;
+    }
+    for (size_t i = 0; i < n; i++) s->by_parent[i] = i;
+    sort_state = s;
+    qsort(s->by_parent, n, sizeof *s->by_parent, cmp_by_parent);
+    for (size_t i = 0; i < n; i++) {
+        const wg_unit *u = &s->units.v[i];
+        int pl = wg_level_parent(u->level);
+        if (pl >= 0 && (!u->parent || !find_unit(s, pl, u->parent))) s->suspect[i] = 1;
     }
     for (size_t pi = 0; pi < n && !s->rc; pi++) {
         const wg_unit *p = &s->units.v[pi];
         if (!s->metric[pi]) continue;
         for (int cl = p->level + 1; cl < WG_LEVEL_COUNT; cl++) {
             if (wg_level_parent((wg_level)cl) != (int)p->level) continue;
-            size_t nk = 0;
-            int any_invalid = cl == WG_LEVEL_EXCLUSIVE; /* no gap check for them */
-            for (size_t c = 0; c < n; c++) {
-                const wg_unit *u = &s->units.v[c];
-                if ((int)u->level != cl || !u->parent || strcmp(u->parent, p->code)) continue;
-                kids[nk++] = c;
-                if (!s->metric[c]) any_invalid = 1;
+            size_t lo = 0, hi = n; /* first unit of level cl with parent >= p->code */
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                const wg_unit *m = &s->units.v[s->by_parent[mid]];
+                int c = (int)m->level != cl ? ((int)m->level < cl ? -1 : 1)
+                        : !m->parent        ? -1
+                                            : strcmp(m->parent, p->code);
+                if (c < 0) lo = mid + 1;
+                else hi = mid;
             }
-            if (nk) check_parent(s, pi, kids, nk, any_invalid);
+            size_t nk = 0, all = 0;
+            int gap_check = cl != WG_LEVEL_EXCLUSIVE;
+            for (size_t k = lo; k < n; k++) {
+                size_t c = s->by_parent[k];
+                const wg_unit *u = &s->units.v[c];
+                if ((int)u->level != cl || !u->parent || strcmp(u->parent, p->code)) break;
+                all++;
+                if (s->metric[c]) s->kids[nk++] = c;
+                else gap_check = 0; /* an invalid child: its area means nothing */
+            }
+            if (all) check_parent(s, pi, s->kids, nk, gap_check);
         }
         wg_progress(s->ctx, "gaps", pi + 1, n);
     }
-    free(kids);
 }
 
 /* ---- sizes ---------------------------------------------------------------- */
@@ -400,7 +502,9 @@ wg_status wg_validate(wg_ws *ws, const wg_validate_opts *opts, wg_issue_list **o
         goto done;
     }
     s.metric = calloc(s.units.n + 1, sizeof *s.metric);
-    if (!s.metric) {
+    s.suspect = calloc(s.units.n + 1, 1);
+    s.kids = malloc((s.units.n + 1) * sizeof *s.kids);
+    if (!s.metric || !s.suspect || !s.kids) {
         s.rc = wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -413,14 +517,17 @@ wg_status wg_validate(wg_ws *ws, const wg_validate_opts *opts, wg_issue_list **o
     check_validity(&s);
     check_duplicates(&s);
     check_codes(&s);
+    if (!s.rc) check_gaps(&s); /* also marks the overlap suspects */
     for (int lv = 0; lv < WG_LEVEL_EXCLUSIVE && !s.rc; lv++) check_overlaps(&s, (wg_level)lv);
-    if (!s.rc) check_gaps(&s);
     if (!s.rc) check_sizes(&s);
     if (!s.rc) qsort(s.list->items, s.list->count, sizeof *s.list->items, cmp_issue);
 done:
     for (size_t i = 0; s.metric && i < s.units.n; i++)
         if (s.metric[i]) GEOSGeom_destroy_r(s.h, s.metric[i]);
     free(s.metric);
+    free(s.suspect);
+    free(s.kids);
+    free(s.by_parent);
     wg_units_free(ws->ctx, &s.units);
     if (s.rc) {
         wg_issue_list_free(s.list);
