@@ -73,8 +73,9 @@ static int count_rows(const char *path) {
 int main(void) {
     wg_ctx *ctx = NULL;
     CHECK(wg_ctx_new(&ctx) == WG_OK);
-    to_ll = proj_normalize_for_visualization(
-        ctx->proj, proj_create_crs_to_crs(ctx->proj, "EPSG:4549", "EPSG:4326", NULL));
+    PJ *raw = proj_create_crs_to_crs(ctx->proj, "EPSG:4549", "EPSG:4326", NULL);
+    to_ll = proj_normalize_for_visualization(ctx->proj, raw);
+    proj_destroy(raw);
     wg_ws *ws = fresh_ws(ctx, "locate.sqlite", 4549);
     build(ctx, ws, "v1.geojson", 1000, "2024-01-01");
     build(ctx, ws, "v2.geojson", 1500, "2025-01-01"); /* G1/G2 boundary moves east */

@@ -345,7 +345,7 @@ static wg_status build_cells(wg_pindex *ix) {
                 for (long cx = cx0; cx <= cx1; cx++)
                     pairs[npairs++] = (pair){(uint32_t)(cy * ix->nx + cx), k};
         }
-        qsort(pairs, npairs, sizeof *pairs, cmp_pair);
+        if (npairs) qsort(pairs, npairs, sizeof *pairs, cmp_pair);
         long cx0 = (long)floor((p->bb[0] - ix->gx0) / ix->cw), cx1 = (long)floor((p->bb[2] - ix->gx0) / ix->cw);
         long cy0 = (long)floor((p->bb[1] - ix->gy0) / ix->ch), cy1 = (long)floor((p->bb[3] - ix->gy0) / ix->ch);
         cx0 = cx0 < 0 ? 0 : cx0, cy0 = cy0 < 0 ? 0 : cy0;

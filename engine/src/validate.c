@@ -520,7 +520,7 @@ wg_status wg_validate(wg_ws *ws, const wg_validate_opts *opts, wg_issue_list **o
     if (!s.rc) check_gaps(&s); /* also marks the overlap suspects */
     for (int lv = 0; lv < WG_LEVEL_EXCLUSIVE && !s.rc; lv++) check_overlaps(&s, (wg_level)lv);
     if (!s.rc) check_sizes(&s);
-    if (!s.rc) qsort(s.list->items, s.list->count, sizeof *s.list->items, cmp_issue);
+    if (!s.rc && s.list->count) qsort(s.list->items, s.list->count, sizeof *s.list->items, cmp_issue);
 done:
     for (size_t i = 0; s.metric && i < s.units.n; i++)
         if (s.metric[i]) GEOSGeom_destroy_r(s.h, s.metric[i]);
