@@ -159,17 +159,7 @@ fail:
 
 void wg_locator_free(wg_locator *loc) {
     if (!loc) return;
-    /* No geometries remain, so no GEOS handle is needed to free the set. */
-    for (size_t i = 0; i < loc->units.n; i++) {
-        wg_unit *u = &loc->units.v[i];
-        free(u->code);
-        free(u->name);
-        free(u->parent);
-        free(u->kind);
-        free(u->valid_from);
-        free(u->valid_to);
-    }
-    free(loc->units.v);
+    wg_units_free(NULL, &loc->units); /* no geometries left: no GEOS handle needed */
     free(loc->parent);
     free(loc->grids);
     wg_pindex_free(loc->ix);

@@ -23,6 +23,7 @@ typedef struct wg_unitset {
  * `at` (YYYY-MM-DD) or, with at == NULL, the current ones, ordered by
  * level then code. On success `out` owns them; free with wg_units_free(). */
 wg_status wg_units_load(wg_ws *ws, unsigned level_mask, const char *at, wg_unitset *out);
+/* Frees the set; `ctx` may be NULL once every geometry has been freed. */
 void wg_units_free(wg_ctx *ctx, wg_unitset *set);
 
 /* The level whose units contain units of `level` (county has none: -1). */

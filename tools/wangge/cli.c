@@ -1,6 +1,7 @@
 /* cli.c -- shared plumbing for the subcommands. */
 #include "cli.h"
 
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -78,4 +79,12 @@ int cli_parse_epsg(const char *s) {
         if (!isdigit((unsigned char)*p)) return 0;
     long v = strtol(s, NULL, 10);
     return v > 0 && v < 1000000 ? (int)v : 0;
+}
+
+void cli_json_out(cJSON *o, int pretty) {
+    char *s = pretty ? cJSON_Print(o) : cJSON_PrintUnformatted(o);
+    if (s) puts(s);
+    else fprintf(stderr, "wangge: out of memory printing JSON\n");
+    free(s);
+    cJSON_Delete(o);
 }

@@ -23,6 +23,10 @@ wg_ctx *cli_ctx(void);
 /* Ends a progress bar line if one was drawn. */
 void cli_progress_done(void);
 
+/* Prints a JSON value on stdout (one line unless `pretty`) and frees it. */
+struct cJSON;
+void cli_json_out(struct cJSON *o, int pretty);
+
 /* Parses a CRS argument "EPSG:n" / "n" into an EPSG code; 0 if malformed. */
 int cli_parse_epsg(const char *s);
 

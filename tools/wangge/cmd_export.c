@@ -61,10 +61,7 @@ int cmd_export(int argc, char **argv) {
             cJSON_AddStringToObject(o, "layer", lname);
             cJSON_AddStringToObject(o, "file", out);
             cJSON_AddNumberToObject(o, "features", (double)n);
-            char *s = cJSON_PrintUnformatted(o);
-            puts(s);
-            free(s);
-            cJSON_Delete(o);
+            cli_json_out(o, 0);
         }
     }
     wg_ws_close(ws);

@@ -90,10 +90,7 @@ int cmd_import_grids(int argc, char **argv) {
             cJSON_AddNumberToObject(j, "orphans", (double)rep.orphans);
             cJSON_AddStringToObject(j, "encoding", rep.encoding);
             cJSON_AddNumberToObject(j, "metric_epsg", rep.metric_epsg);
-            char *s = cJSON_PrintUnformatted(j);
-            puts(s);
-            free(s);
-            cJSON_Delete(j);
+            cli_json_out(j, 0);
         }
     }
     wg_ws_close(ws);

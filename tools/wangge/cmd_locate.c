@@ -133,12 +133,10 @@ int cmd_locate(int argc, char **argv) {
     cJSON_AddItemToObject(o, "officers", officers);
     if (st) {
         rc = cli_fail("locate", ctx, st);
+        cJSON_Delete(o);
     } else {
-        char *s = cJSON_Print(o);
-        puts(s);
-        free(s);
+        cli_json_out(o, 1);
     }
-    cJSON_Delete(o);
 done:
     wg_locator_free(loc);
     wg_ws_close(ws);

@@ -111,10 +111,7 @@ int cmd_place(int argc, char **argv) {
             cJSON_AddNumberToObject(j, "seconds", rep.seconds);
             cJSON_AddStringToObject(j, "output", out);
             if (o.rejects) cJSON_AddStringToObject(j, "rejects", o.rejects);
-            char *s = cJSON_PrintUnformatted(j);
-            puts(s);
-            free(s);
-            cJSON_Delete(j);
+            cli_json_out(j, 0);
         }
     }
     wg_ws_close(ws);

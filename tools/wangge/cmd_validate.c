@@ -114,10 +114,7 @@ int cmd_validate(int argc, char **argv) {
                     cJSON_AddItemToArray(rep, issue_json(&fixed->items[i]));
                 cJSON_AddItemToObject(o, "repaired", rep);
             }
-            char *s = cJSON_Print(o);
-            puts(s);
-            free(s);
-            cJSON_Delete(o);
+            cli_json_out(o, 1);
         }
     }
     wg_issue_list_free(l);

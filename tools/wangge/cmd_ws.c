@@ -80,10 +80,7 @@ int cmd_info(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "officers", (double)counts.officers);
         cJSON_AddNumberToObject(o, "assignments", (double)counts.assignments);
         cJSON_AddNumberToObject(o, "incidents", (double)counts.incidents);
-        char *s = cJSON_Print(o);
-        puts(s);
-        free(s);
-        cJSON_Delete(o);
+        cli_json_out(o, 1);
     }
     wg_ws_close(ws);
     wg_ctx_free(ctx);
