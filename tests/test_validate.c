@@ -6,7 +6,9 @@
  *   four 1 km grids per village. Defects:
  *   - G2 starts at x=900 instead of 1000: overlaps G1 by 100 x 1000 m;
  *   - G4 stops at y=900 instead of 1000: leaves 1000 x 100 m of V1 uncovered;
- *   - G7 is a bow-tie (invalid);
+ *   - G7 is a bow-tie (invalid), and in the same village G6 starts at
+ *     x=2950 instead of 3000: overlaps G5 by 50 x 1000 m (an invalid unit
+ *     must not hide its neighbours' overlaps);
  *   - G8 carries G6's code (duplicate);
  *   - G5's code does not begin with V2's code (prefix);
  *   - exclusive grid E1 [1850,2100]x[500,700] pokes 100 x 200 m out of V1. */
@@ -25,7 +27,7 @@ static void write_layout(const char *path, int defects) {
     gj_rect(&g, "grid", "320724100201004", "G4", 1000, 0, 2000, defects ? 900 : 1000);
     gj_rect(&g, "grid", defects ? "320724100299001" : "320724100202001", "G5", 2000, 1000, 3000,
             2000);
-    gj_rect(&g, "grid", "320724100202002", "G6", 3000, 1000, 4000, 2000);
+    gj_rect(&g, "grid", "320724100202002", "G6", defects ? 2950 : 3000, 1000, 4000, 2000);
     if (defects) {
         double bowtie[8] = {2000, 0, 3000, 1000, 3000, 0, 2000, 1000};
         gj_poly(&g, "grid", "320724100202003", "G7", bowtie, 4);
@@ -81,16 +83,21 @@ int main(void) {
     for (size_t i = 0; i < l->count; i++)
         fprintf(stderr, "  %s: %s (%.3f m2 at %.6f,%.6f)\n", wg_issue_kind_name(l->items[i].kind),
                 l->items[i].message, l->items[i].area_m2, l->items[i].lon, l->items[i].lat);
-    CHECK(count_kind(l, WG_ISSUE_OVERLAP) == 1);
+    CHECK(count_kind(l, WG_ISSUE_OVERLAP) == 2);
     CHECK(count_kind(l, WG_ISSUE_GAP) == 1);
     CHECK(count_kind(l, WG_ISSUE_INVALID_GEOMETRY) == 1);
     CHECK(count_kind(l, WG_ISSUE_DUPLICATE_CODE) == 1);
     CHECK(count_kind(l, WG_ISSUE_CODE_PREFIX) == 1);
     CHECK(count_kind(l, WG_ISSUE_OUTSIDE_PARENT) == 1);
     CHECK(count_kind(l, WG_ISSUE_ORPHAN) == 0);
-    CHECK(l->errors == 6 && l->warnings == 0);
+    CHECK(l->errors == 7 && l->warnings == 0);
 
     const wg_issue *is = find_kind(l, WG_ISSUE_OVERLAP);
+    for (size_t i = 0; i < l->count; i++)
+        if (l->items[i].kind == WG_ISSUE_OVERLAP && !strcmp(l->items[i].code, "320724100202002")) {
+            CHECK_NEAR(l->items[i].area_m2, 50.0 * 1000.0, 0.01);
+            CHECK(l->items[i].other_code && !strcmp(l->items[i].other_code, "320724100299001"));
+        }
     if (is) {
         CHECK_NEAR(is->area_m2, 100.0 * 1000.0, 0.01);
         CHECK(!strcmp(is->code, "320724100201001") && is->other_code &&

@@ -421,6 +421,10 @@ static void check_gaps(vstate *s) {
                 if (s->metric[c]) s->kids[nk++] = c;
                 else gap_check = 0; /* an invalid child: its area means nothing */
             }
+            /* Without the union's area check (an invalid child), the others
+             * are tested for overlaps pairwise. */
+            if (!gap_check && cl != WG_LEVEL_EXCLUSIVE)
+                for (size_t k = 0; k < nk; k++) s->suspect[s->kids[k]] = 1;
             if (all) check_parent(s, pi, s->kids, nk, gap_check);
         }
         wg_progress(s->ctx, "gaps", pi + 1, n);
