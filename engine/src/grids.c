@@ -315,12 +315,12 @@ static wg_status read_source(wg_ctx *ctx, const char *src, const wg_import_opts 
     int is_shp = strcmp(GDALGetDriverShortName(GDALGetDatasetDriver(ds)), "ESRI Shapefile") == 0;
     const char *declared = is_shp ? GDALGetMetadataItem(layer, "SOURCE_ENCODING", "SHAPEFILE")
                                   : "UTF-8";
-    snprintf(enc_used, 32, "%s", o->encoding ? o->encoding
-                                 : (declared && *declared ? declared : "UTF-8"));
+    int has_declared = declared && *declared; /* `declared` dies with the dataset */
+    snprintf(enc_used, 32, "%s", o->encoding ? o->encoding : has_declared ? declared : "UTF-8");
     int bad_utf8 = 0;
     rc = read_layer(ctx, layer, o, src, b, &bad_utf8);
     GDALClose(ds);
-    if (!rc && bad_utf8 && is_shp && !o->encoding && !(declared && *declared)) {
+    if (!rc && bad_utf8 && is_shp && !o->encoding && !has_declared) {
         batch_free(ctx, b);
         snprintf(enc_used, 32, "CP936");
         if ((rc = open_layer(ctx, src, o->layer, "CP936", &ds, &layer))) return rc;

@@ -1,10 +1,15 @@
 /* locate.c -- which units and officers own a point.
  *
- * A locator holds every unit of one date in a single point index (all
- * levels together: one lookup answers county, town, village, grid,
- * micro-grid and the overlapping exclusive grids at once), plus each unit's
- * parent as an array index so a NEAREST answer can fill the admin chain
- * from the grid it snapped to. */
+ * A locator holds every unit of one date in two point indexes: the grid
+ * levels (comprehensive grids, micro-grids, exclusive grids), asked for
+ * every point, and the admin levels (county, town, village), asked only
+ * when a point's grid says nothing about them. Responsibility flows down
+ * the registry: a point's village, town and county are its grid's parent
+ * chain, found through each unit's parent index, not three more polygon
+ * tests whose boundaries duplicate the grids' (so the hot index is half the
+ * size and a query does half the work). A point outside every grid gets the
+ * admin units that contain it, and a NEAREST point the chain of the grid it
+ * snapped to. */
 #include "pointindex.h"
 #include "units.h"
 
@@ -17,9 +22,12 @@
 struct wg_locator {
     wg_unitset units; /* geometries freed after the build; strings kept */
     int32_t *parent;  /* index of each unit's parent, -1 if none */
-    uint32_t *grids;  /* indexes of the comprehensive grids, for NEAREST */
+    wg_pindex *ix;    /* grid, micro and exclusive levels */
+    uint32_t *ix_unit;
+    wg_pindex *admin; /* county, town and village levels */
+    uint32_t *admin_unit;
+    uint32_t *grids;  /* ix ids of the comprehensive grids, for NEAREST */
     size_t ngrids;
-    wg_pindex *ix;
 };
 
 const char *wg_place_status_name(wg_place_status st) {
@@ -122,20 +130,33 @@ wg_status wg_locator_build(wg_ws *ws, const char *at, wg_locator **out) {
     if (!loc) return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
     wg_status rc = wg_units_load(ws, WG_LEVELS_ALL, at, &loc->units);
     if (rc) goto fail;
-    size_t n = loc->units.n;
-    const GEOSGeometry **geoms = malloc((n + 1) * sizeof *geoms);
+    size_t n = loc->units.n, nhot = 0, nadm = 0;
+    const GEOSGeometry **hot = malloc((n + 1) * sizeof *hot);
+    const GEOSGeometry **adm = malloc((n + 1) * sizeof *adm);
+    loc->ix_unit = malloc((n + 1) * sizeof *loc->ix_unit);
+    loc->admin_unit = malloc((n + 1) * sizeof *loc->admin_unit);
     loc->grids = malloc((n + 1) * sizeof *loc->grids);
-    if (!geoms || !loc->grids) {
-        free(geoms);
+    if (!hot || !adm || !loc->ix_unit || !loc->admin_unit || !loc->grids) {
+        free(hot);
+        free(adm);
         rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory");
         goto fail;
     }
     for (size_t i = 0; i < n; i++) {
-        geoms[i] = loc->units.v[i].geom;
-        if (loc->units.v[i].level == WG_LEVEL_GRID) loc->grids[loc->ngrids++] = (uint32_t)i;
+        const wg_unit *u = &loc->units.v[i];
+        if (u->level >= WG_LEVEL_GRID) {
+            if (u->level == WG_LEVEL_GRID) loc->grids[loc->ngrids++] = (uint32_t)nhot;
+            loc->ix_unit[nhot] = (uint32_t)i;
+            hot[nhot++] = u->geom;
+        } else {
+            loc->admin_unit[nadm] = (uint32_t)i;
+            adm[nadm++] = u->geom;
+        }
     }
-    rc = wg_pindex_build(ctx, geoms, n, &loc->ix);
-    free(geoms);
+    rc = wg_pindex_build(ctx, hot, nhot, &loc->ix);
+    if (!rc) rc = wg_pindex_build(ctx, adm, nadm, &loc->admin);
+    free(hot);
+    free(adm);
     if (rc) goto fail;
     for (size_t i = 0; i < n; i++) { /* the index has what it needs */
         GEOSGeom_destroy_r(ctx->geos, loc->units.v[i].geom);
@@ -150,10 +171,7 @@ wg_status wg_locator_build(wg_ws *ws, const char *at, wg_locator **out) {
 fail:
     /* geometries still owned by the set are freed with it */
     wg_units_free(ctx, &loc->units);
-    free(loc->parent);
-    free(loc->grids);
-    wg_pindex_free(loc->ix);
-    free(loc);
+    wg_locator_free(loc);
     return rc;
 }
 
@@ -162,12 +180,15 @@ void wg_locator_free(wg_locator *loc) {
     wg_units_free(NULL, &loc->units); /* no geometries left: no GEOS handle needed */
     free(loc->parent);
     free(loc->grids);
+    free(loc->ix_unit);
+    free(loc->admin_unit);
     wg_pindex_free(loc->ix);
+    wg_pindex_free(loc->admin);
     free(loc);
 }
 
 size_t wg_locator_memory(const wg_locator *loc) {
-    return loc ? wg_pindex_memory(loc->ix) : 0;
+    return loc ? wg_pindex_memory(loc->ix) + wg_pindex_memory(loc->admin) : 0;
 }
 
 static void set_unit(wg_placed_unit *pu, const wg_unit *u) {
@@ -198,7 +219,7 @@ static long nearest_grid(const wg_locator *loc, double lon, double lat, double t
         if (lon < bb[0] - dlon || lon > bb[2] + dlon || lat < bb[1] - dlat || lat > bb[3] + dlat)
             continue;
         double d = wg_pindex_distance_m(loc->ix, loc->grids[k], lon, lat);
-        if (d < bd) bd = d, best = (long)loc->grids[k];
+        if (d < bd) bd = d, best = (long)loc->ix_unit[loc->grids[k]];
     }
     if (best >= 0 && bd <= tol) {
         *dist = bd;
@@ -207,30 +228,46 @@ static long nearest_grid(const wg_locator *loc, double lon, double lat, double t
     return -1;
 }
 
+/* Fills the admin slots still empty from the units containing the point. */
+static void admin_lookup(const wg_locator *loc, double lon, double lat, wg_placement *out) {
+    uint32_t ids[16];
+    size_t k = wg_pindex_query(loc->admin, lon, lat, ids, 16);
+    for (size_t i = 0; i < k && i < 16; i++) {
+        const wg_unit *u = &loc->units.v[loc->admin_unit[ids[i]]];
+        wg_placed_unit *s = slot(out, u->level);
+        if (s && !s->code) set_unit(s, u); /* ids ascend: on overlaps the lowest code wins */
+    }
+}
+
 wg_status wg_locator_place(const wg_locator *loc, double lon, double lat, double tolerance_m,
                            wg_placement *out) {
-    memset(out, 0, sizeof *out);
-    if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90)) return WG_ERR_INVALID_ARG;
+    if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90)) {
+        memset(out, 0, sizeof *out);
+        return WG_ERR_INVALID_ARG;
+    }
+    out->status = WG_PLACE_INSIDE;
+    out->dist_m = 0;
+    out->county = out->town = out->village = out->grid = out->micro = (wg_placed_unit){0};
+    out->n_excl = 0;
     uint32_t ids[64];
     size_t k = wg_pindex_query(loc->ix, lon, lat, ids, 64);
     if (k > 64) k = 64;
     long grid = -1;
     for (size_t i = 0; i < k; i++) {
-        const wg_unit *u = &loc->units.v[ids[i]];
+        uint32_t ui = loc->ix_unit[ids[i]];
+        const wg_unit *u = &loc->units.v[ui];
         if (u->level == WG_LEVEL_EXCLUSIVE) {
-            if (out->n_excl < WG_PLACE_MAX_EXCL) set_unit(&out->excl[out->n_excl], u);
-            out->n_excl++;
+            if (out->n_excl < WG_PLACE_MAX_EXCL) set_unit(&out->excl[out->n_excl++], u);
             continue;
         }
         wg_placed_unit *s = slot(out, u->level);
         if (s && !s->code) { /* ids ascend: on overlaps the lowest code wins */
             set_unit(s, u);
-            if (u->level == WG_LEVEL_GRID) grid = (long)ids[i];
+            if (u->level == WG_LEVEL_GRID) grid = (long)ui;
         }
     }
-    if (out->n_excl > WG_PLACE_MAX_EXCL) out->n_excl = WG_PLACE_MAX_EXCL;
-    out->status = WG_PLACE_INSIDE;
     if (grid < 0) {
+        admin_lookup(loc, lon, lat, out);
         double d = 0;
         grid = tolerance_m > 0 ? nearest_grid(loc, lon, lat, tolerance_m, &d) : -1;
         if (grid < 0) {
@@ -241,12 +278,14 @@ wg_status wg_locator_place(const wg_locator *loc, double lon, double lat, double
         out->dist_m = d;
         set_unit(&out->grid, &loc->units.v[grid]);
     }
-    /* Fill the admin chain from the grid's parents where the point's own
-     * lookup found nothing (a point in a gap, or snapped to a grid). */
+    /* The admin chain is the grid's: its parent village, that village's town... */
     for (int32_t p = loc->parent[grid]; p >= 0; p = loc->parent[p]) {
         wg_placed_unit *s = slot(out, loc->units.v[p].level);
         if (s && !s->code) set_unit(s, &loc->units.v[p]);
     }
+    /* A broken chain (an orphan grid): ask the admin polygons. */
+    if (!out->county.code || !out->town.code || !out->village.code)
+        admin_lookup(loc, lon, lat, out);
     return WG_OK;
 }
 

@@ -22,10 +22,15 @@ int main(void) {
     return epsg == 4549 ? 0 : 1;
 }
 C
+# A sanitized library needs its runtime first in the program that loads it.
+SAN=""
+if grep -q '^WG_SANITIZE:BOOL=ON' "$WG_BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+    SAN="-fsanitize=address,undefined"
+fi
 export PKG_CONFIG_PATH
 PKG_CONFIG_PATH=$(dirname "$PC")
 # shellcheck disable=SC2046
-expect_exit 0 cc -std=c11 "$WG_TMP/use.c" -o "$WG_TMP/use" $(pkg-config --cflags --libs wangge)
+expect_exit 0 cc -std=c11 $SAN "$WG_TMP/use.c" -o "$WG_TMP/use" $(pkg-config --cflags --libs wangge)
 LIBDIR=$(pkg-config --variable=libdir wangge)
 LD_LIBRARY_PATH="$LIBDIR" expect_exit 0 "$WG_TMP/use"
 expect_contains "$OUT" "4549"

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# demo.sh -- wangge's main job, end to end, on a synthetic county.
+#
+# Generates 灌南县 (Guannan county) at the `county` scale (seed 42), builds a
+# workspace from it (admin units, grids, micro-grids, exclusive grids,
+# officers), validates it, places a year of hotline incidents in their grids
+# and exports the grids and officers for the command centre. Everything goes
+# to out/demo/ (removed first, so it can be re-run).
+#
+# usage: bash tools/demo.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+OUT=out/demo
+GEN=$OUT/county
+WS=$OUT/guannan.sqlite
+EXPORT=$OUT/export
+WANGGE=build/tools/wangge
+GENCOUNTY=build/fixtures/wg_gencounty
+
+TIMES=()
+# step LABEL CMD... -- runs CMD, shows it, and records how long it took.
+step() {
+    local label=$1
+    shift
+    printf '\n--- %s\n$ %s\n' "$label" "$*"
+    local t0=$EPOCHREALTIME
+    "$@"
+    TIMES+=("$(awk -v a="$t0" -v b="$EPOCHREALTIME" -v l="$label" \
+        'BEGIN { printf "%8.2fs  %s", b - a, l }')")
+}
+
+build() {
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >build/cmake.log 2>&1 ||
+        { cat build/cmake.log; return 1; }
+    cmake --build build -j "$(nproc)" >build/build.log 2>&1 ||
+        { tail -n 40 build/build.log; return 1; }
+}
+
+generate() {
+    mkdir -p "$GEN"
+    "$GENCOUNTY" --scale county --seed 42 -o "$GEN" >"$GEN/summary.json"
+}
+
+# validate -- exit status 1 with a report means "errors found": the demo goes
+# on, and says so at the end. Anything else is a failure.
+validate_errors=0
+validate() {
+    local rc=0
+    "$WANGGE" validate "$WS" --json >"$OUT/validate.json" || rc=$?
+    if [ "$rc" = 1 ] && python3 -c 'import json, sys
+sys.exit(0 if json.load(open(sys.argv[1]))["errors"] > 0 else 1)' "$OUT/validate.json" 2>/dev/null; then
+        validate_errors=1
+        rc=0
+    fi
+    return "$rc"
+}
+
+step "install missing packages" bash tools/deps.sh
+mkdir -p build
+step "build (build/)" build
+rm -rf "$OUT"
+mkdir -p "$OUT" "$EXPORT"
+step "generate county (seed 42)" generate
+step "create workspace" "$WANGGE" init "$WS"
+step "import admin units" "$WANGGE" import-grids "$WS" "$GEN/admin.shp" \
+    --level-field level --parent-field parent
+step "import grids" "$WANGGE" import-grids "$WS" "$GEN/grids.shp" --level grid --parent-field parent
+step "import micro-grids" "$WANGGE" import-grids "$WS" "$GEN/micro.shp" --level micro \
+    --parent-field parent
+step "import exclusive grids" "$WANGGE" import-grids "$WS" "$GEN/exclusive.shp" --level exclusive \
+    --parent-field parent --kind-field kind
+step "import officers" "$WANGGE" import-officers "$WS" "$GEN/officers.csv"
+step "validate" validate
+step "place incidents" "$WANGGE" place "$WS" "$GEN/incidents.csv" -o "$EXPORT/incidents.gpkg" \
+    --crs-field crs --rejects "$EXPORT/incidents_rejected.csv" --store
+step "export grids (GeoJSON)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.geojson"
+step "export grids (Shapefile)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.shp"
+step "export grids (GeoPackage)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.gpkg"
+step "export officers (GeoJSON)" "$WANGGE" export "$WS" --layer officers -o "$EXPORT/officers.geojson"
+
+printf '\n--- workspace\n'
+"$WANGGE" info "$WS"
+
+printf '\n--- timings\n'
+printf '%s\n' "${TIMES[@]}"
+
+errors=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["errors"])' "$OUT/validate.json")
+warnings=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["warnings"])' "$OUT/validate.json")
+cat <<EOF
+
+--- outputs
+  generated county   $GEN/  (generator summary: $GEN/summary.json)
+  workspace          $WS
+  validation         $OUT/validate.json  ($errors errors, $warnings warnings)
+  grids              $EXPORT/grids.geojson
+                     $EXPORT/grids.shp (+ .shx .dbf .prj .cpg)
+                     $EXPORT/grids.gpkg
+  officers           $EXPORT/officers.geojson
+  placed incidents   $EXPORT/incidents.gpkg (rows that could not be placed: $EXPORT/incidents_rejected.csv)
+EOF
+if [ "$validate_errors" != 0 ]; then
+    echo "demo: done, but validation found $errors error(s): see $OUT/validate.json" >&2
+    exit 1
+fi
+echo "demo: done"
