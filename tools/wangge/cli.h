@@ -45,5 +45,8 @@ int cmd_export(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_locate(int argc, char **argv);
 int cmd_place(int argc, char **argv);
+int cmd_roads(int argc, char **argv);
+int cmd_route(int argc, char **argv);
+int cmd_dispatch(int argc, char **argv);
 
 #endif

@@ -14,6 +14,9 @@ static const cli_cmd COMMANDS[] = {
     {"info", "summarise a workspace (JSON)", cmd_info},
     {"locate", "which units and officers own a GPS point (JSON)", cmd_locate},
     {"place", "place a file of points (CSV, GeoJSON, ...) in their grids", cmd_place},
+    {"roads", "build the road graph from OpenStreetMap or a line layer", cmd_roads},
+    {"route", "the fastest route between two points (GeoJSON)", cmd_route},
+    {"dispatch", "rank officers by travel time to an incident (JSON)", cmd_dispatch},
 };
 
 static void usage(FILE *out) {

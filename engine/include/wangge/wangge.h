@@ -420,6 +420,240 @@ typedef struct wg_officer {
 WG_API wg_status wg_officers_for_units(wg_ws *ws, const char *const *codes, size_t n,
                                        int (*fn)(void *user, const wg_officer *o), void *user);
 
+/* ------------------------------------------------------------------------ */
+/* Road network (roads.c, route.c)                                          */
+/* ------------------------------------------------------------------------ */
+
+/* The road graph of a workspace lives in two places: the table road_edges
+ * (one row per piece of road between two junctions: source, target, class,
+ * name, oneway, speed_kmh, access, length_m and a WGS84 LINESTRING; the
+ * source of truth, readable with SQL) and the file WS.graph beside the
+ * workspace WS, a compact binary form (arcs per profile, contraction
+ * hierarchies, a snapping index) that is mmap()ed in milliseconds. A
+ * missing or stale WS.graph is rebuilt in memory from the table.
+ *
+ * Profiles (walk, ebike, car, ...) give speeds per road class; they come
+ * from an editable text file (see wg_roads_default_profiles()). Travel
+ * times are whole milliseconds; lengths are geodesic metres (WGS84). */
+
+#define WG_ROADS_MAX_PROFILES 8
+
+/* Options of wg_roads_import(). Zero-initialise; strings are borrowed for
+ * the call. For OSM (.osm.pbf, .osm) only `profiles` applies: the class is
+ * `highway`, and oneway, maxspeed, access and junction=roundabout come
+ * from the tags. For other sources the fields default to class, name,
+ * oneway and speed when the layer has them. */
+typedef struct wg_roads_opts {
+    const char *layer;        /* NULL = "lines" for OSM, else the first layer */
+    const char *class_field;  /* road class, looked up in the profiles */
+    const char *name_field;   /* street name */
+    const char *oneway_field; /* yes/1/true: forward only; -1: reverse only; else both */
+    const char *speed_field;  /* km/h */
+    const char *profiles;     /* profile file; NULL = the stored ones, else the defaults */
+    const char *s_srs;        /* source CRS override for layers without one */
+} wg_roads_opts;
+
+/* A disconnected piece of the network ("island"): a node on it and its size. */
+typedef struct wg_roads_island {
+    double lon, lat;
+    int64_t nodes;
+} wg_roads_island;
+
+/* What one profile can use of the network. */
+typedef struct wg_roads_profile_report {
+    char name[32];
+    int64_t arcs;           /* directed edges the profile may travel */
+    int64_t components;     /* connected pieces, one-way ignored */
+    int64_t main_nodes;     /* nodes of the largest piece */
+    int64_t island_nodes;   /* nodes of all the other pieces */
+    int64_t oneway_trapped; /* nodes of the largest piece that cannot both reach and be
+                               reached from its core because of one-way roads */
+    int64_t shortcuts;      /* of the contraction hierarchy */
+    int n_islands;          /* the largest islands, listed below */
+    wg_roads_island islands[5];
+} wg_roads_profile_report;
+
+/* What wg_roads_import() / wg_roads_rebuild() did. */
+typedef struct wg_roads_report {
+    char source[16];       /* "osm", "ogr" or "workspace" (a rebuild) */
+    int64_t features;      /* features read */
+    int64_t not_roads;     /* skipped: no class a road has (OSM: highway missing or
+                              proposed, construction, platform, ...) */
+    int64_t bad_geometry;  /* skipped: no geometry, not lines, bad coordinates */
+    int64_t nodes, edges;  /* junctions/ends and road pieces between them */
+    double length_km;      /* total length of the pieces */
+    int nprofiles;
+    wg_roads_profile_report profiles[WG_ROADS_MAX_PROFILES];
+    int64_t graph_bytes;   /* size of WS.graph */
+    double read_seconds, build_seconds, seconds;
+} wg_roads_report;
+
+/* Reads roads from `src` (an OpenStreetMap .osm.pbf/.osm file through
+ * GDAL's OSM driver, or any OGR line layer in any CRS) and replaces the
+ * workspace's road network with them, in one transaction; then writes
+ * WS.graph. Lines are split into edges at every vertex they share with
+ * another line (OSM's shared nodes; endpoints that coincide in a layer of
+ * lines), coordinates being equal after rounding to 1e-7 degree (1 cm).
+ * Features that are not roads or have unusable geometry are skipped and
+ * counted. `report` may be NULL. */
+WG_API wg_status wg_roads_import(wg_ws *ws, const char *src, const wg_roads_opts *opts,
+                                 wg_roads_report *report);
+
+/* Rebuilds WS.graph from the stored road_edges with the profile file
+ * `profiles` (NULL: the stored profiles). Use it after editing profiles. */
+WG_API wg_status wg_roads_rebuild(wg_ws *ws, const char *profiles, wg_roads_report *report);
+
+/* The built-in profile file (walk, ebike, car), with its documentation as
+ * comments. Static text. */
+WG_API const char *wg_roads_default_profiles(void);
+
+/* A loaded road graph. Immutable: any number of threads may use one graph,
+ * each through its own router. Independent of the workspace once open. */
+typedef struct wg_graph wg_graph;
+
+/* Loads the workspace's road graph (WS.graph, or rebuilt in memory from
+ * road_edges when that file is missing or stale: then without contraction
+ * hierarchies, so routes use the bidirectional Dijkstra, exact but slower,
+ * until wg_roads_rebuild() writes the file). Fails with WG_ERR_NOT_FOUND
+ * when the workspace has no road network. Free with wg_graph_free(). */
+WG_API wg_status wg_graph_open(wg_ws *ws, wg_graph **out);
+WG_API void wg_graph_free(wg_graph *g);
+
+typedef struct wg_graph_info {
+    int64_t nodes, edges;
+    int nprofiles;
+    const char *profiles[WG_ROADS_MAX_PROFILES]; /* borrowed from the graph */
+    int64_t bytes;  /* size of the binary form */
+    int from_file;  /* 1: WS.graph; 0: rebuilt in memory (no hierarchies) */
+} wg_graph_info;
+
+WG_API void wg_graph_get_info(const wg_graph *g, wg_graph_info *out);
+
+/* The lon/lat of node `i` (0 <= i < nodes); WG_ERR_INVALID_ARG otherwise. */
+WG_API wg_status wg_graph_node(const wg_graph *g, int64_t i, double *lon, double *lat);
+
+/* A router: one profile of a graph and the memory of its searches. One
+ * thread at a time; make one per thread. Tied to `ctx` for messages and to
+ * `g`, which must outlive it. Free with wg_router_free(). Fails with
+ * WG_ERR_NOT_FOUND (naming the profiles there are) for an unknown profile. */
+typedef struct wg_router wg_router;
+WG_API wg_status wg_router_new(wg_ctx *ctx, const wg_graph *g, const char *profile,
+                               wg_router **out);
+WG_API void wg_router_free(wg_router *r);
+
+/* Where a point meets the road network: the nearest point of the nearest
+ * edge the profile can use. */
+typedef struct wg_snap {
+    double lon, lat;   /* the point on the road */
+    double dist_m;     /* straight line from the query point to it */
+    int64_t edge_id;   /* road_edges.id */
+    double along_m;    /* from the edge's source node along the edge */
+    const char *name;  /* the street's name, "" if none; borrowed from the graph */
+} wg_snap;
+
+/* Snaps (lon, lat) within max_m metres (<= 0: 5000 m). Returns
+ * WG_ERR_NOT_FOUND if no usable road is that close. */
+WG_API wg_status wg_router_snap(wg_router *r, double lon, double lat, double max_m,
+                                wg_snap *out);
+
+typedef enum wg_route_status {
+    WG_ROUTE_FOUND = 0,
+    WG_ROUTE_NO_ROAD,    /* an end has no usable road within the snapping distance */
+    WG_ROUTE_UNREACHABLE /* no way along the roads (islands, one-way roads) */
+} wg_route_status;
+
+/* "found", "no_road", "unreachable"; static text. */
+WG_API const char *wg_route_status_name(wg_route_status st);
+
+/* A stretch of a route along one street name. */
+typedef struct wg_route_step {
+    const char *name; /* "" for unnamed roads; borrowed from the graph */
+    double distance_m, duration_s;
+} wg_route_step;
+
+typedef struct wg_route {
+    wg_route_status status;
+    char reason[256];     /* why not found, for people */
+    double duration_s;    /* walks to and from the road included */
+    double distance_m;    /* likewise */
+    double walk_m;        /* the two straight walks between the points and the road */
+    wg_snap from, to;     /* where the ends met the road */
+    size_t npoints;
+    double *coords;       /* lon, lat pairs: from, the road, to */
+    size_t nsteps;
+    wg_route_step *steps; /* consecutive stretches by street name */
+    int64_t settled;      /* nodes the search settled */
+} wg_route;
+
+typedef enum wg_route_algo {
+    WG_ALGO_CH = 0,   /* contraction hierarchy (default) */
+    WG_ALGO_DIJKSTRA  /* bidirectional Dijkstra on the plain arcs (a check) */
+} wg_route_algo;
+
+/* Options of wg_route_compute(); zero-initialise. */
+typedef struct wg_route_opts {
+    double max_snap_m; /* <= 0: 5000 m */
+    wg_route_algo algorithm;
+} wg_route_opts;
+
+/* The fastest route from one WGS84 point to another: each point walks
+ * (at the profile's offroad speed) straight to its snapped point, then
+ * along the roads; partial edges count their fraction of the edge's time.
+ * Exact: the least total time over every way through the network.
+ * On success *out is a new route whatever its status (NO_ROAD and
+ * UNREACHABLE are answers, with a reason); free with wg_route_free(). opts
+ * may be NULL. Fails only with WG_ERR_INVALID_ARG (coordinates) or
+ * WG_ERR_NOMEM. */
+WG_API wg_status wg_route_compute(wg_router *r, double from_lon, double from_lat,
+                                  double to_lon, double to_lat, const wg_route_opts *opts,
+                                  wg_route **out);
+WG_API void wg_route_free(wg_route *rt);
+
+/* Officers' stations snapped to one profile's roads, ready for dispatch. */
+typedef struct wg_stations wg_stations;
+
+/* Loads every officer with a station (officers.geom) and their grids and
+ * roles (only `role` if not NULL), snapping each station within max_snap_m
+ * (<= 0: 5000 m). Free with wg_stations_free(); uses `r`'s graph, which
+ * must outlive it. */
+WG_API wg_status wg_stations_load(wg_ws *ws, wg_router *r, const char *role, double max_snap_m,
+                                  wg_stations **out);
+WG_API void wg_stations_free(wg_stations *s);
+
+/* Counts of a station set: officers loaded, and those left out for having
+ * no usable road within the snapping distance. */
+WG_API void wg_stations_count(const wg_stations *s, int64_t *officers, int64_t *no_road);
+
+typedef struct wg_dispatch_hit {
+    const char *officer_id, *name, *phone; /* borrowed from the stations */
+    const char *role;  /* the officer's roles, ','-joined (only the asked one with a role) */
+    const char *grid;  /* the first grid (code) served in that role */
+    const char *grids; /* every such grid, ','-joined */
+    double eta_s;      /* travel time from the station to the point */
+    double distance_m; /* length of that way, walks included */
+    double lon, lat;   /* the station */
+} wg_dispatch_hit;
+
+typedef struct wg_dispatch_result {
+    wg_route_status status; /* NO_ROAD when the point itself has no road near */
+    char reason[256];
+    wg_snap at;             /* where the point met the road */
+    size_t count;           /* hits, fastest first */
+    wg_dispatch_hit *hits;
+    int64_t unreachable;    /* officers with no way to the point; -1 when the search
+                               stopped at `limit` before it could know */
+    int64_t no_road;        /* officers whose station has no road near */
+    int64_t settled;
+} wg_dispatch_result;
+
+/* Ranks the stations by travel time TO (lon, lat), fastest first, keeping
+ * `limit` (0: all), from one backward search over the roads that stops as
+ * soon as the first `limit` are certain. On success *out is new; free with
+ * wg_dispatch_free(). */
+WG_API wg_status wg_dispatch(wg_router *r, const wg_stations *s, double lon, double lat,
+                             size_t limit, double max_snap_m, wg_dispatch_result **out);
+WG_API void wg_dispatch_free(wg_dispatch_result *d);
+
 #ifdef __cplusplus
 }
 #endif
