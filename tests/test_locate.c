@@ -220,6 +220,14 @@ int main(void) {
     wg_ws_counts c;
     CHECK_OK(ctx, wg_ws_count(ws, &c));
     CHECK(c.incidents == 4);
+    /* Stored in bulk, yet indexed and with SpatiaLite's triggers back in place. */
+    sqlite3_stmt *q = NULL;
+    CHECK(sqlite3_prepare_v2(ws->db, "SELECT (SELECT count(*) FROM idx_incidents_geom), "
+                             "(SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                             "tbl_name = 'incidents')", -1, &q, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(q, 0) == 4 && sqlite3_column_int(q, 1) == 8);
+    sqlite3_finalize(q);
 
     /* The CSV fast path (no --store) writes byte for byte what the OGR path
      * writes, for the placed rows and the rejects, with several threads. */

@@ -72,8 +72,28 @@ step "import exclusive grids" "$WANGGE" import-grids "$WS" "$GEN/exclusive.shp" 
     --parent-field parent --kind-field kind
 step "import officers" "$WANGGE" import-officers "$WS" "$GEN/officers.csv"
 step "validate" validate
-step "place incidents" "$WANGGE" place "$WS" "$GEN/incidents.csv" -o "$EXPORT/incidents.gpkg" \
-    --crs-field crs --rejects "$EXPORT/incidents_rejected.csv" --store
+step "place incidents, CSV to CSV" "$WANGGE" place "$WS" "$GEN/incidents.csv" \
+    -o "$EXPORT/incidents_placed.csv" --crs-field crs --rejects "$EXPORT/incidents_rejected.csv"
+step "place and store incidents" "$WANGGE" place "$WS" "$GEN/incidents.csv" -o "$EXPORT/incidents.gpkg" \
+    --crs-field crs --store
+# Two reported points (as the handsets sent them) for the one-point commands.
+read -r LON1 LAT1 CRS1 < <(awk -F, 'NR == 2 { print $2, $3, $4 }' "$GEN/incidents.csv")
+read -r LON2 LAT2 < <(awk -F, 'NR > 2 && $4 == "wgs84" { print $2, $3; exit }' "$GEN/incidents.csv")
+locate() { "$WANGGE" locate "$WS" --lon "$LON1" --lat "$LAT1" --crs "$CRS1" >"$OUT/locate.json"; }
+step "locate one incident" locate
+step "build the road graph" "$WANGGE" roads "$WS" "$GEN/roads.shp"
+route() {
+    "$WANGGE" route "$WS" --from "$LON2,$LAT2" --to "$(python3 -c 'import json,sys
+q=json.load(open(sys.argv[1]))["query"]; print("%.7f,%.7f" % (q["wgs84_lon"], q["wgs84_lat"]))' "$OUT/locate.json")" \
+        >"$OUT/route.geojson"
+}
+step "route between two incidents" route
+dispatch() {
+    "$WANGGE" dispatch "$WS" --at "$(python3 -c 'import json,sys
+q=json.load(open(sys.argv[1]))["query"]; print("%.7f,%.7f" % (q["wgs84_lon"], q["wgs84_lat"]))' "$OUT/locate.json")" \
+        --limit 5 >"$OUT/dispatch.json"
+}
+step "dispatch: 5 nearest officers" dispatch
 step "export grids (GeoJSON)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.geojson"
 step "export grids (Shapefile)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.shp"
 step "export grids (GeoPackage)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.gpkg"
@@ -97,7 +117,12 @@ cat <<EOF
                      $EXPORT/grids.shp (+ .shx .dbf .prj .cpg)
                      $EXPORT/grids.gpkg
   officers           $EXPORT/officers.geojson
-  placed incidents   $EXPORT/incidents.gpkg (rows that could not be placed: $EXPORT/incidents_rejected.csv)
+  placed incidents   $EXPORT/incidents_placed.csv (rows that could not be placed: $EXPORT/incidents_rejected.csv)
+                     $EXPORT/incidents.gpkg (and stored in the workspace)
+  one incident       $OUT/locate.json (its grid, micro-grid, exclusive grids, officers)
+  road graph         table road_edges of $WS, and $WS.graph
+  route              $OUT/route.geojson
+  dispatch           $OUT/dispatch.json
 EOF
 if [ "$validate_errors" != 0 ]; then
     echo "demo: done, but validation found $errors error(s): see $OUT/validate.json" >&2

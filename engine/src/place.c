@@ -295,6 +295,7 @@ static wg_status write_row(wg_ctx *ctx, outfile *of, const row *r) {
 typedef struct store {
     sqlite3_stmt *ins;
     int id_i, time_i, cat_i, desc_i;
+    wg_bulk bulk;
 } store;
 
 static wg_status store_open(wg_ws *ws, OGRFeatureDefnH d, store *s) {
@@ -308,6 +309,10 @@ static wg_status store_open(wg_ws *ws, OGRFeatureDefnH d, store *s) {
     s->desc_i = find_field(d, descs);
     wg_status rc = wg_ws_begin(ws);
     if (rc) return rc;
+    if ((rc = wg_ws_bulk_begin(ws, "incidents", &s->bulk))) {
+        wg_ws_rollback(ws);
+        return rc;
+    }
     rc = wg_ws_prepare(ws, "INSERT INTO incidents(ext_id, reported_at, category, description, "
                            "src_crs, grid_code, micro_code, excl_codes, village_code, town_code, "
                            "county_code, place_status, dist_m, geom) VALUES(?,?,?,?,?,?,?,?,?,?,?,"
@@ -398,7 +403,8 @@ wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
     outfile out, rej;
     memset(&out, 0, sizeof out);
     memset(&rej, 0, sizeof rej);
-    store sto = {NULL, -1, -1, -1, -1};
+    store sto;
+    memset(&sto, 0, sizeof sto);
     row *rows = calloc(CHUNK, sizeof *rows);
     size_t n = 0;
     int storing = 0;
@@ -480,9 +486,11 @@ done:
     r1 = finish_out(ctx, &rej, rc == WG_OK);
     if (!rc) rc = r1;
     if (storing) {
+        if (!rc) rc = wg_ws_bulk_end(ws, &sto.bulk);
         if (!rc) rc = wg_ws_commit(ws);
         if (rc) wg_ws_rollback(ws);
     }
+    wg_bulk_free(&sto.bulk);
     r1 = publish_out(ctx, &out, rc == WG_OK);
     if (!rc) rc = r1;
     r1 = publish_out(ctx, &rej, rc == WG_OK);

@@ -1231,69 +1231,21 @@ static size_t line_blob(const double *p, uint32_t np, uint8_t *out) {
     return (size_t)(o - out);
 }
 
-/* SpatiaLite's per-row triggers on road_edges: the geometry check and the
- * geometry_columns_time stamps on insert and delete. Run for each of a
- * million rows they cost more than everything else in an import, and
- * every blob written here is a valid LINESTRING in 4326 by construction;
- * so inside the import's transaction they are dropped, the rows written,
- * the triggers put back from their own SQL and the time stamped once. */
-static const char *const BULK_TRIGGERS =
-    "'ggi_road_edges_geom', 'tmi_road_edges_geom', 'tmd_road_edges_geom'";
-
-typedef struct saved_triggers {
-    char *sql[3];
-    int n;
-} saved_triggers;
-
-static wg_status triggers_drop(wg_ws *ws, saved_triggers *t) {
-    sqlite3_stmt *st = NULL;
-    char q[256];
-    snprintf(q, sizeof q, "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND "
-             "tbl_name = 'road_edges' AND name IN (%s)", BULK_TRIGGERS);
-    wg_status rc = wg_ws_prepare(ws, q, &st);
-    char names[3][64];
-    memset(t, 0, sizeof *t);
-    while (!rc && t->n < 3 && sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(names[t->n], sizeof names[t->n], "%s", (const char *)sqlite3_column_text(st, 0));
-        if (!(t->sql[t->n++] = strdup((const char *)sqlite3_column_text(st, 1))))
-            rc = wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
-    }
-    sqlite3_finalize(st);
-    for (int i = 0; i < t->n && !rc; i++) {
-        snprintf(q, sizeof q, "DROP TRIGGER \"%s\"", names[i]);
-        rc = wg_ws_exec(ws, q);
-    }
-    return rc;
-}
-
-static wg_status triggers_restore(wg_ws *ws, saved_triggers *t) {
-    wg_status rc = WG_OK;
-    for (int i = 0; i < t->n && !rc; i++) rc = wg_ws_exec(ws, t->sql[i]);
-    if (!rc)
-        rc = wg_ws_exec(ws, "UPDATE geometry_columns_time SET last_insert = strftime("
-                        "'%Y-%m-%dT%H:%M:%fZ', 'now'), last_delete = strftime("
-                        "'%Y-%m-%dT%H:%M:%fZ', 'now') WHERE Lower(f_table_name) = "
-                        "'road_edges' AND Lower(f_geometry_column) = 'geom'");
-    return rc;
-}
-
-static void triggers_free(saved_triggers *t) {
-    for (int i = 0; i < t->n; i++) free(t->sql[i]);
-    memset(t, 0, sizeof *t);
-}
-
 static wg_status write_rows(wg_ws *ws, const rnet *n);
 
+/* The rows go in with SpatiaLite's per-row triggers suspended (see
+ * wg_ws_bulk_begin): every blob written here is a valid LINESTRING in 4326
+ * by construction, and a million trigger runs cost more than the import. */
 static wg_status write_table(wg_ws *ws, const rnet *n) {
-    saved_triggers t;
-    memset(&t, 0, sizeof t);
+    wg_bulk b;
+    memset(&b, 0, sizeof b);
     wg_status rc;
-    if ((rc = ensure_table(ws)) || (rc = triggers_drop(ws, &t)) ||
+    if ((rc = ensure_table(ws)) || (rc = wg_ws_bulk_begin(ws, "road_edges", &b)) ||
         (rc = wg_ws_exec(ws, "DELETE FROM road_edges")) || (rc = write_rows(ws, n)))
         goto done;
-    rc = triggers_restore(ws, &t);
+    rc = wg_ws_bulk_end(ws, &b);
 done:
-    triggers_free(&t);
+    wg_bulk_free(&b);
     return rc; /* on failure the caller rolls back, triggers included */
 }
 

@@ -242,6 +242,10 @@ static wg_status open_db(wg_ctx *ctx, const char *path, int flags, wg_ws **out) 
     ws->splite = spatialite_alloc_connection();
     spatialite_init_ex(ws->db, ws->splite, 0);
     sqlite3_busy_timeout(ws->db, 10000);
+    /* Imports are one transaction each: a page cache big enough to hold
+     * them keeps SQLite from spilling dirty pages to the WAL mid-way (64 MiB,
+     * allocated only as used). */
+    sqlite3_exec(ws->db, "PRAGMA cache_size=-65536", NULL, NULL, NULL);
     *out = ws;
     return WG_OK;
 }
@@ -337,3 +341,60 @@ void wg_ws_close(wg_ws *ws) {
 }
 
 int wg_ws_metric_epsg(const wg_ws *ws) { return ws ? ws->metric_epsg : 0; }
+
+wg_status wg_ws_bulk_begin(wg_ws *ws, const char *table, wg_bulk *b) {
+    memset(b, 0, sizeof *b);
+    snprintf(b->table, sizeof b->table, "%s", table);
+    char q[1024], names[8][128];
+    snprintf(q, sizeof q,
+             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = '%s' "
+             "AND name IN ('ggi_%s_geom', 'tmi_%s_geom', 'tmd_%s_geom', 'gii_%s_geom')",
+             table, table, table, table, table);
+    sqlite3_stmt *st = NULL;
+    wg_status rc = wg_ws_prepare(ws, q, &st);
+    while (!rc && b->n < 8 && sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(names[b->n], sizeof names[b->n], "%s", (const char *)sqlite3_column_text(st, 0));
+        if (!strncmp(names[b->n], "gii_", 4)) b->had_index = 1;
+        if (!(b->sql[b->n++] = strdup((const char *)sqlite3_column_text(st, 1))))
+            rc = wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
+    }
+    sqlite3_finalize(st);
+    snprintf(q, sizeof q, "SELECT coalesce(max(rowid), 0) FROM \"%s\"", table);
+    if (!rc && !(rc = wg_ws_prepare(ws, q, &st))) {
+        if (sqlite3_step(st) == SQLITE_ROW) b->last_rowid = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    for (int i = 0; i < b->n && !rc; i++) {
+        snprintf(q, sizeof q, "DROP TRIGGER \"%.128s\"", names[i]);
+        rc = wg_ws_exec(ws, q);
+    }
+    return rc;
+}
+
+wg_status wg_ws_bulk_end(wg_ws *ws, wg_bulk *b) {
+    char q[640];
+    wg_status rc = WG_OK;
+    if (b->had_index) {
+        snprintf(q, sizeof q,
+                 "INSERT INTO \"idx_%s_geom\"(pkid, xmin, xmax, ymin, ymax) SELECT rowid, "
+                 "MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM \"%s\" "
+                 "WHERE rowid > %lld AND geom IS NOT NULL",
+                 b->table, b->table, (long long)b->last_rowid);
+        rc = wg_ws_exec(ws, q);
+    }
+    for (int i = 0; i < b->n && !rc; i++) rc = wg_ws_exec(ws, b->sql[i]);
+    if (!rc) {
+        snprintf(q, sizeof q,
+                 "UPDATE geometry_columns_time SET last_insert = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', "
+                 "'now'), last_delete = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now') WHERE "
+                 "Lower(f_table_name) = Lower('%s') AND Lower(f_geometry_column) = 'geom'",
+                 b->table);
+        rc = wg_ws_exec(ws, q);
+    }
+    return rc;
+}
+
+void wg_bulk_free(wg_bulk *b) {
+    for (int i = 0; i < b->n; i++) free(b->sql[i]);
+    memset(b, 0, sizeof *b);
+}

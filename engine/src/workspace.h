@@ -50,6 +50,26 @@ PJ *wg_proj_transform(wg_ctx *ctx, const char *src, const char *dst);
  * if a coordinate fails to transform or becomes non-finite (message set). */
 GEOSGeometry *wg_geom_transform(wg_ctx *ctx, PJ *pj, const GEOSGeometry *g);
 
+/* Bulk loading a SpatiaLite table inside the caller's transaction.
+ * SpatiaLite's per-row triggers (geometry check, time stamps, spatial
+ * index alignment that prepares SQL for every row) cost more than the rows
+ * themselves in a large load, and our writers produce geometries of the
+ * declared type and SRID by construction. wg_ws_bulk_begin() drops those
+ * triggers of `table` (column `geom`), remembering their SQL and the last
+ * rowid; wg_ws_bulk_end() indexes the new rows in one statement, stamps the
+ * time once and puts the triggers back. On failure the caller rolls back,
+ * which restores the triggers too. */
+typedef struct wg_bulk {
+    char table[64];
+    char *sql[8];
+    int n, had_index;
+    int64_t last_rowid;
+} wg_bulk;
+
+wg_status wg_ws_bulk_begin(wg_ws *ws, const char *table, wg_bulk *b);
+wg_status wg_ws_bulk_end(wg_ws *ws, wg_bulk *b);
+void wg_bulk_free(wg_bulk *b);
+
 /* Today's date as YYYY-MM-DD (UTC) into buf[11]. */
 void wg_today(char buf[11]);
 
