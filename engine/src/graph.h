@@ -306,4 +306,52 @@ uint32_t wg_search_dijkstra(wg_sdir *s, const wg_graph *g, int p, int backward,
 int wg_route_sources(const wg_graph *g, int p, const wg_gsnap *sn, uint32_t walk_ms, int to,
                      wg_source out[2]);
 
+/* ---- service areas (isochrone.c; coverage.c uses them) -------------------- */
+
+/* An origin of a service area: snapped (ok) or left out (no road near). */
+typedef struct wg_iso_origin {
+    double lon, lat;
+    int ok;
+    uint32_t walk_ms;
+    wg_gsnap sn;
+} wg_iso_origin;
+
+/* A reached piece: shp points [off, off + npts) of a piece buffer; edge
+ * WG_NONE for an origin's walk; times in ms at its two ends. */
+typedef struct wg_iso_piece {
+    uint32_t edge, off, npts;
+    double t0, t1;
+} wg_iso_piece;
+
+/* One multi-source search and its origins. */
+typedef struct wg_iso_search {
+    const wg_graph *g;
+    int p, reverse;
+    wg_sdir s;
+    wg_iso_origin *orig;
+    size_t norig;
+    int64_t no_road;
+} wg_iso_search;
+
+/* Snaps the n origins (lon, lat pairs) and searches up to limit_ms. Free
+ * with wg_iso_search_free() (also after a failure). */
+wg_status wg_iso_search_run(wg_ctx *ctx, const wg_graph *g, const char *profile, int reverse,
+                            double max_snap_m, const double *ll, size_t n, double limit_ms,
+                            wg_iso_search *is);
+void wg_iso_search_free(wg_iso_search *is);
+
+/* The T-ms service-area polygon in the workspace's metric CRS; with
+ * `inner` (the polygon of the smaller time t_inner) united with it, pieces
+ * ending by t_inner being left out as inner has them already. A new
+ * geometry, or NULL with the message set. */
+GEOSGeometry *wg_iso_polygon(wg_ws *ws, const wg_iso_search *is, double T, double buffer_m,
+                             const GEOSGeometry *inner, double t_inner, size_t *npieces);
+
+/* Creates `path` (OGR driver by extension, staged) with one WGS84 layer of
+ * geometry type `gtype` (an OGRwkbGeometryType) and lets fn fill it
+ * (`layer` is an OGRLayerH); committed only if fn returns WG_OK. */
+typedef wg_status (*wg_iso_layer_fn)(wg_ctx *ctx, void *layer, void *user);
+wg_status wg_iso_write_layer(wg_ctx *ctx, const char *path, const char *layer, int gtype,
+                             wg_iso_layer_fn fn, void *user);
+
 #endif

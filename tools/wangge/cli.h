@@ -48,5 +48,7 @@ int cmd_place(int argc, char **argv);
 int cmd_roads(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_dispatch(int argc, char **argv);
+int cmd_isochrone(int argc, char **argv);
+int cmd_coverage(int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ static const cli_cmd COMMANDS[] = {
     {"roads", "build the road graph from OpenStreetMap or a line layer", cmd_roads},
     {"route", "the fastest route between two points (GeoJSON)", cmd_route},
     {"dispatch", "rank officers by travel time to an incident (JSON)", cmd_dispatch},
+    {"isochrone", "service areas: where one can be within T minutes", cmd_isochrone},
+    {"coverage", "how much of every grid a service area covers", cmd_coverage},
 };
 
 static void usage(FILE *out) {

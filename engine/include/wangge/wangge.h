@@ -654,6 +654,121 @@ WG_API wg_status wg_dispatch(wg_router *r, const wg_stations *s, double lon, dou
                              size_t limit, double max_snap_m, wg_dispatch_result **out);
 WG_API void wg_dispatch_free(wg_dispatch_result *d);
 
+/* ------------------------------------------------------------------------ */
+/* Service areas (isochrone.c, coverage.c)                                  */
+/* ------------------------------------------------------------------------ */
+
+/* A service area ("十分钟服务圈") is where one can be within T minutes of
+ * any of its origins along the roads (or, reversed, from where one can
+ * reach an origin in T). Method: one multi-source Dijkstra over a
+ * profile's arcs, origins entering the graph as routes do (a straight walk
+ * at the offroad speed, then the partial edge); the reached road pieces,
+ * frontier pieces included, are buffered by `buffer_m` metres (default
+ * 30; round caps and joins, 4 segments a quarter circle) in the
+ * workspace's metric CRS and united with GEOS; each contour is also united
+ * with the next smaller one, so contours are nested. Ground farther than
+ * buffer_m from every reached road is a hole. */
+
+/* Options of wg_isochrone_compute(); zero-initialise. Strings borrowed. */
+typedef struct wg_isochrone_opts {
+    const char *profile; /* NULL: the graph's first profile */
+    int reverse;         /* 1: times TO the origins */
+    double max_snap_m;   /* origins farther from a usable road are left out; <= 0: 5000 */
+    double buffer_m;     /* half-width of the reached roads' polygon; <= 0: 30 */
+} wg_isochrone_opts;
+
+/* A computed service area: its contours and the reached road pieces. */
+typedef struct wg_isochrone wg_isochrone;
+
+typedef struct wg_isochrone_contour {
+    double minutes;
+    double area_m2;           /* in the metric CRS */
+    int64_t nodes;            /* network nodes reached within the time */
+    int64_t pieces;           /* road pieces (and walks) the polygon is built from */
+    const unsigned char *wkb; /* WGS84 (Multi)Polygon; borrowed from the isochrone */
+    size_t wkb_len;
+} wg_isochrone_contour;
+
+typedef struct wg_isochrone_info {
+    int64_t origins, no_road; /* origins given; those left out: no road within max_snap_m */
+    int64_t settled;          /* nodes the search settled */
+    double search_ms, polygon_ms;
+} wg_isochrone_info;
+
+/* A reached road piece of the largest contour, in the direction of travel
+ * (for --reverse: towards the origin), with the times at its two ends.
+ * An edge reached from both ends is split where the two times meet; an
+ * origin's own edge also carries the pieces leaving the snapped point, and
+ * each origin its walk to the road (edge_id 0). */
+typedef struct wg_isochrone_piece {
+    int64_t edge_id; /* road_edges.id; 0 for an origin's walk */
+    double start_min, end_min;
+    size_t npoints;
+    const double *coords; /* lon, lat pairs; borrowed from the isochrone */
+} wg_isochrone_piece;
+
+/* Computes the service area of `norigins` WGS84 points (lon, lat pairs),
+ * merged, for each of `nminutes` times (decimal minutes, 0 < m <= 1440;
+ * sorted and deduplicated into contours, smallest first). Origins with no
+ * road within max_snap_m are counted in info.no_road, not an error; if
+ * none has a road every contour is empty (area 0). On success *out is new;
+ * free with wg_isochrone_free(). Fails with WG_ERR_INVALID_ARG (bad
+ * coordinates or minutes), WG_ERR_NOT_FOUND (unknown profile), WG_ERR_GEOS,
+ * WG_ERR_PROJ or WG_ERR_NOMEM. */
+WG_API wg_status wg_isochrone_compute(wg_ws *ws, const wg_graph *g, const double *lonlat,
+                                      size_t norigins, const double *minutes, size_t nminutes,
+                                      const wg_isochrone_opts *opts, wg_isochrone **out);
+WG_API void wg_isochrone_free(wg_isochrone *iso);
+WG_API size_t wg_isochrone_count(const wg_isochrone *iso);
+/* Contour i (0 = smallest); WG_ERR_INVALID_ARG if out of range. */
+WG_API wg_status wg_isochrone_get(const wg_isochrone *iso, size_t i, wg_isochrone_contour *out);
+WG_API void wg_isochrone_get_info(const wg_isochrone *iso, wg_isochrone_info *out);
+WG_API size_t wg_isochrone_lines(const wg_isochrone *iso);
+WG_API wg_status wg_isochrone_line(const wg_isochrone *iso, size_t i, wg_isochrone_piece *out);
+
+/* Writes the contours (one MultiPolygon feature each, largest first, with
+ * minutes, area_m2, nodes) to `path` and, if lines_path is not NULL, the
+ * reached pieces (edge_id, start_min, end_min) to lines_path; any OGR
+ * format by extension, staged and moved into place only when complete. */
+WG_API wg_status wg_isochrone_write(const wg_isochrone *iso, const char *path,
+                                    const char *lines_path);
+
+/* Options of wg_coverage_run(); zero-initialise. Strings borrowed. */
+typedef struct wg_coverage_opts {
+    const char *profile;    /* NULL: the graph's first */
+    const double *origins;  /* lon, lat pairs; NULL: the officers' stations */
+    size_t norigins;
+    const char *role;       /* with officers: only this role (NULL: all) */
+    double minutes;         /* the service time of every grid; <= 0: 10 */
+    const char *rule;       /* instead: "town:10,village:30": a grid takes the time of
+                               the first key equal to its own kind, else its parent's,
+                               else its grandparent's... (the level name counts too, and
+                               "*" matches any grid); a grid no key matches is an error */
+    double max_snap_m, buffer_m; /* as for wg_isochrone_opts */
+} wg_coverage_opts;
+
+typedef struct wg_coverage_report {
+    int64_t grids, full, partial, none; /* comprehensive grids; fully / partly / not covered */
+    int64_t origins, no_road;           /* origins used; left out (no road near) */
+    int64_t incidents, incidents_in;    /* stored incidents of those grids; inside */
+    double area_m2, covered_m2;
+    double seconds;
+} wg_coverage_report;
+
+/* For every current comprehensive grid: the share of its area inside the
+ * service area (origins or officers' stations, the grid's minutes), the
+ * share of its stored incidents (by their grid_code) inside it, and the
+ * worst travel time to the network nodes inside it (NULL when one is not
+ * reachable at all). Writes one feature per grid to `path` (the grid's
+ * polygon; code, name, minutes, area_m2, covered_m2, area_share, incidents,
+ * incidents_in, incident_share, worst_min, unreached_nodes, status
+ * full|partial|none; full means less than 1 m² uncovered) and, if
+ * uncovered_path is not NULL, the uncovered parts (code, area_m2) there;
+ * any OGR format, staged. `report` may be NULL. */
+WG_API wg_status wg_coverage_run(wg_ws *ws, const wg_graph *g, const wg_coverage_opts *opts,
+                                 const char *path, const char *uncovered_path,
+                                 wg_coverage_report *report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,505 @@
+/* coverage.c -- how much of every grid a service area covers.
+ *
+ * One multi-source search (isochrone.c) from all origins (the officers'
+ * stations, or given points) without a time limit: its node times give
+ * every grid's worst travel time, and the service-area polygon of each
+ * distinct service time (one per rule class) is built once from it, so a
+ * rule "town:10,village:30" costs one search and two polygons. Per grid,
+ * in the metric CRS: covered = area(grid ∩ area(T)); uncovered = grid −
+ * area(T). Incidents are counted by their stored grid_code and tested
+ * against the WGS84 polygon (prepared). Grid-node membership uses each
+ * grid's prepared polygon after a bounding-box test. */
+#include "graph.h"
+#include "ogrio.h"
+#include "units.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_RULES 16
+
+typedef struct rule {
+    char key[64];
+    double minutes;
+} rule;
+
+/* A grid's figures. */
+typedef struct gfig {
+    double minutes, area, covered, worst_ms;
+    int64_t incidents, inside, unreached, nodes;
+    GEOSGeometry *uncovered; /* WGS84, or NULL */
+} gfig;
+
+typedef struct cov {
+    wg_ws *ws;
+    wg_unitset units;
+    size_t *grids, ngrids; /* indices of the grids in units */
+    gfig *f;
+} cov;
+
+/* GEOSPreparedContainsXY_r needs GEOS 3.12; Debian 12 has 3.11. */
+static int pcontains(GEOSContextHandle_t h, const GEOSPreparedGeometry *pg, double x, double y) {
+    GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(h, x, y);
+    int r = pt ? GEOSPreparedIntersects_r(h, pg, pt) : 0;
+    if (pt) GEOSGeom_destroy_r(h, pt);
+    return r == 1;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int parse_rules(wg_ctx *ctx, const char *s, rule *r, int *n) {
+    *n = 0;
+    while (*s) {
+        const char *colon = strchr(s, ':');
+        if (!colon || colon == s || (size_t)(colon - s) >= sizeof r->key || *n == MAX_RULES) break;
+        memcpy(r[*n].key, s, (size_t)(colon - s));
+        r[*n].key[colon - s] = 0;
+        char *end;
+        double m = strtod(colon + 1, &end);
+        if (end == colon + 1 || !isfinite(m) || m <= 0 || m > 1440 || (*end && *end != ',')) break;
+        r[(*n)++].minutes = m;
+        s = *end ? end + 1 : end;
+        if (!*s) return 0;
+    }
+    wg_err(ctx, WG_ERR_INVALID_ARG, "rule '%s' is not KEY:MINUTES,... (at most %d, minutes in "
+           "(0, 1440])", s, MAX_RULES);
+    return -1;
+}
+
+static int ends_with(const char *s, const char *suf) {
+    size_t a = s ? strlen(s) : 0, b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* Does rule key k describe unit u? Its kind, a suffix of its name, and the
+ * two classes of the service-circle policy: "town" (urban: 社区, 街道,
+ * 居委会, 镇) and "village" (rural: 村, 乡, 嘎查 pastoral). */
+static int key_matches(const char *k, const wg_unit *u) {
+    static const char *const TOWN[] = {"社区", "街道", "居委会", "镇", NULL};
+    static const char *const VILLAGE[] = {"村", "乡", "嘎查", NULL};
+    if (!strcmp(k, "*")) return 1;
+    if (u->kind && !strcmp(u->kind, k)) return 1;
+    if (ends_with(u->name, k)) return 1;
+    const char *const *cls = !strcmp(k, "town") ? TOWN : !strcmp(k, "village") ? VILLAGE : NULL;
+    for (; cls && *cls; cls++)
+        if (ends_with(u->name, *cls)) return 1;
+    return 0;
+}
+
+static const wg_unit *find_code(const wg_unitset *us, const size_t *by_code, const char *code) {
+    size_t lo = 0, hi = us->n;
+    while (code && lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(us->v[by_code[mid]].code, code);
+        if (!c) return &us->v[by_code[mid]];
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
+static const wg_unitset *g_sort_units;
+static int cmp_code(const void *a, const void *b) {
+    return strcmp(g_sort_units->v[*(const size_t *)a].code, g_sort_units->v[*(const size_t *)b].code);
+}
+
+/* The minutes of every grid from the rules (the first key that matches
+ * the grid, else its parent, and so on up). */
+static wg_status assign_minutes(wg_ctx *ctx, cov *c, const rule *r, int nr, double dflt) {
+    wg_status rc = WG_OK;
+    size_t *by_code = NULL;
+    if (!nr) {
+        for (size_t i = 0; i < c->ngrids; i++) c->f[i].minutes = dflt;
+        return WG_OK;
+    }
+    by_code = malloc((c->units.n ? c->units.n : 1) * sizeof *by_code);
+    if (!by_code) return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < c->units.n; i++) by_code[i] = i;
+    g_sort_units = &c->units;
+    qsort(by_code, c->units.n, sizeof *by_code, cmp_code);
+    for (size_t i = 0; i < c->ngrids && !rc; i++) {
+        const wg_unit *u = &c->units.v[c->grids[i]];
+        double m = -1;
+        for (int depth = 0; u && depth < 8 && m < 0; depth++, u = find_code(&c->units, by_code, u->parent))
+            for (int k = 0; k < nr && m < 0; k++)
+                if (key_matches(r[k].key, u)) m = r[k].minutes;
+        if (m < 0)
+            rc = wg_err(ctx, WG_ERR_INVALID_ARG, "no rule key matches grid %s (%s) or its parents; "
+                        "add \"*:MINUTES\" for the rest", c->units.v[c->grids[i]].code,
+                        c->units.v[c->grids[i]].name ? c->units.v[c->grids[i]].name : "");
+        c->f[i].minutes = m;
+    }
+    free(by_code);
+    return rc;
+}
+
+/* Origins: the given points, or the officers' stations (distinct officers). */
+static wg_status load_origins(wg_ws *ws, const wg_coverage_opts *o, double **ll, size_t *n) {
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    wg_status rc = WG_OK;
+    *ll = NULL, *n = 0;
+    if (o->origins) {
+        if (!o->norigins) return wg_err(ws->ctx, WG_ERR_INVALID_ARG, "no origins");
+        *ll = malloc(o->norigins * 2 * sizeof **ll);
+        if (!*ll) return wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
+        memcpy(*ll, o->origins, o->norigins * 2 * sizeof **ll);
+        *n = o->norigins;
+        return WG_OK;
+    }
+    if ((rc = wg_ws_prepare(ws, "SELECT DISTINCT o.officer_id, ST_X(o.geom), ST_Y(o.geom) FROM "
+                            "officers o JOIN officer_grids a ON a.officer_id = o.officer_id "
+                            "WHERE o.geom IS NOT NULL AND (?1 IS NULL OR a.role = ?1)", &st)))
+        return rc;
+    if (o->role) sqlite3_bind_text(st, 1, o->role, -1, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 256;
+            double *v = realloc(*ll, cap * 2 * sizeof *v);
+            if (!v) {
+                rc = wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            *ll = v;
+        }
+        (*ll)[2 * *n] = sqlite3_column_double(st, 1);
+        (*ll)[2 * *n + 1] = sqlite3_column_double(st, 2);
+        (*n)++;
+    }
+    if (step != SQLITE_DONE) rc = wg_ws_sqlerr(ws, "reading officers' stations");
+    else if (!*n)
+        rc = wg_err(ws->ctx, WG_ERR_NOT_FOUND, "no officer%s%s has a station position",
+                    o->role ? " with role " : "", o->role ? o->role : "");
+done:
+    sqlite3_finalize(st);
+    if (rc) free(*ll), *ll = NULL, *n = 0;
+    return rc;
+}
+
+/* Worst node times per grid: the nodes sorted by longitude give each
+ * grid's strip by binary search; then latitude, then the prepared polygon
+ * (a node on a grid's edge counts for the grid). */
+static const double *g_sort_ll;
+static int cmp_lon(const void *a, const void *b) {
+    double x = g_sort_ll[2 * *(const uint32_t *)a], y = g_sort_ll[2 * *(const uint32_t *)b];
+    return x < y ? -1 : x > y;
+}
+
+static wg_status node_times(wg_ctx *ctx, cov *c, const wg_iso_search *is) {
+    GEOSContextHandle_t h = ctx->geos;
+    const wg_graph *g = is->g;
+    uint32_t nn = g->m.nnodes, *ord = malloc(((size_t)nn + 1) * sizeof *ord);
+    if (!ord) return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    for (uint32_t v = 0; v < nn; v++) ord[v] = v;
+    g_sort_ll = g->node_ll;
+    qsort(ord, nn, sizeof *ord, cmp_lon);
+    for (size_t i = 0; i < c->ngrids; i++) {
+        const GEOSGeometry *gg = c->units.v[c->grids[i]].geom;
+        double x0, y0, x1, y1;
+        gfig *f = &c->f[i];
+        if (!GEOSGeom_getXMin_r(h, gg, &x0) || !GEOSGeom_getYMin_r(h, gg, &y0) ||
+            !GEOSGeom_getXMax_r(h, gg, &x1) || !GEOSGeom_getYMax_r(h, gg, &y1))
+            continue;
+        const GEOSPreparedGeometry *pg = GEOSPrepare_r(h, gg);
+        if (!pg) continue;
+        size_t lo = 0, hi = nn;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (g->node_ll[2 * ord[mid]] < x0) lo = mid + 1;
+            else hi = mid;
+        }
+        for (size_t k = lo; k < nn && g->node_ll[2 * ord[k]] <= x1; k++) {
+            uint32_t v = ord[k];
+            double lon = g->node_ll[2 * v], lat = g->node_ll[2 * v + 1];
+            if (lat < y0 || lat > y1 || !pcontains(h, pg, lon, lat)) continue;
+            f->nodes++;
+            uint32_t t = wg_sdir_dist(&is->s, v);
+            if (t == WG_W_INF) f->unreached++;
+            else if (t > f->worst_ms) f->worst_ms = t;
+        }
+        GEOSPreparedGeom_destroy_r(h, pg);
+    }
+    free(ord);
+    return WG_OK;
+}
+
+/* Incidents of each grid (by code), and those inside the grid's polygon. */
+static wg_status incidents(cov *c, GEOSGeometry **poly_ll, const double *tms, int ntimes,
+                           const size_t *grid_by_code) {
+    wg_ws *ws = c->ws;
+    GEOSContextHandle_t h = ws->ctx->geos;
+    sqlite3_stmt *st = NULL;
+    const GEOSPreparedGeometry *pg[MAX_RULES + 1] = {0};
+    wg_status rc = WG_OK;
+    for (int k = 0; k < ntimes; k++)
+        if (!(pg[k] = GEOSPrepare_r(h, poly_ll[k]))) {
+            rc = wg_err(ws->ctx, WG_ERR_GEOS, "GEOS cannot prepare the service area");
+            goto done;
+        }
+    if ((rc = wg_ws_prepare(ws, "SELECT grid_code, ST_X(geom), ST_Y(geom) FROM incidents "
+                            "WHERE grid_code IS NOT NULL AND geom IS NOT NULL", &st)))
+        goto done;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *code = (const char *)sqlite3_column_text(st, 0);
+        size_t lo = 0, hi = c->ngrids;
+        while (code && lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            int cmp = strcmp(c->units.v[c->grids[grid_by_code[mid]]].code, code);
+            if (!cmp) {
+                lo = mid;
+                break;
+            }
+            if (cmp < 0) lo = mid + 1;
+            else hi = mid;
+        }
+        if (!code || lo >= c->ngrids || strcmp(c->units.v[c->grids[grid_by_code[lo]]].code, code))
+            continue;
+        gfig *f = &c->f[grid_by_code[lo]];
+        int k = 0;
+        while (k < ntimes && tms[k] != f->minutes) k++;
+        f->incidents++;
+        if (k < ntimes && pcontains(h, pg[k], sqlite3_column_double(st, 1),
+                                     sqlite3_column_double(st, 2)))
+            f->inside++;
+    }
+    if (step != SQLITE_DONE) rc = wg_ws_sqlerr(ws, "reading incidents");
+done:
+    sqlite3_finalize(st);
+    for (int k = 0; k < ntimes; k++)
+        if (pg[k]) GEOSPreparedGeom_destroy_r(h, pg[k]);
+    return rc;
+}
+
+static const cov *g_sort_cov;
+static int cmp_grid_code(const void *a, const void *b) {
+    const cov *c = g_sort_cov;
+    return strcmp(c->units.v[c->grids[*(const size_t *)a]].code,
+                  c->units.v[c->grids[*(const size_t *)b]].code);
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static wg_status field(wg_ctx *ctx, OGRLayerH l, const char *name, OGRFieldType t) {
+    OGRFieldDefnH fd = OGR_Fld_Create(name, t);
+    OGRErr e = OGR_L_CreateField(l, fd, 1);
+    OGR_Fld_Destroy(fd);
+    return e == OGRERR_NONE ? WG_OK
+                            : wg_err(ctx, WG_ERR_GDAL, "cannot create field %s: %s", name,
+                                     wg_gdal_msg());
+}
+
+static OGRGeometryH ogr_of(wg_ctx *ctx, const GEOSGeometry *g) {
+    GEOSWKBWriter *wr = GEOSWKBWriter_create_r(ctx->geos);
+    size_t len = 0;
+    unsigned char *wkb = wr ? GEOSWKBWriter_write_r(ctx->geos, wr, g, &len) : NULL;
+    OGRGeometryH og = NULL;
+    if (wkb) OGR_G_CreateFromWkbEx(wkb, NULL, &og, len);
+    GEOSFree_r(ctx->geos, wkb);
+    if (wr) GEOSWKBWriter_destroy_r(ctx->geos, wr);
+    return og ? OGR_G_ForceToMultiPolygon(og) : NULL;
+}
+
+static const char *status_of(const gfig *f) {
+    return f->area - f->covered < 1.0 ? "full" : f->covered > 0 ? "partial" : "none";
+}
+
+static double rnd(double x, double k) { return round(x * k) / k; }
+
+static wg_status write_grids(wg_ctx *ctx, void *layer, void *user) {
+    OGRLayerH l = layer;
+    cov *c = user;
+    static const char *const names[] = {"code", "name", "minutes", "area_m2", "covered_m2",
+                                        "area_share", "incidents", "incidents_in",
+                                        "incident_share", "worst_min", "unreached_nodes",
+                                        "status"};
+    static const OGRFieldType types[] = {OFTString, OFTString, OFTReal, OFTReal, OFTReal, OFTReal,
+                                         OFTInteger64, OFTInteger64, OFTReal, OFTReal,
+                                         OFTInteger64, OFTString};
+    wg_status rc;
+    for (int k = 0; k < 12; k++)
+        if ((rc = field(ctx, l, names[k], types[k]))) return rc;
+    for (size_t i = 0; i < c->ngrids; i++) {
+        const wg_unit *u = &c->units.v[c->grids[i]];
+        const gfig *f = &c->f[i];
+        OGRFeatureH ft = OGR_F_Create(OGR_L_GetLayerDefn(l));
+        OGR_F_SetFieldString(ft, 0, u->code);
+        if (u->name) OGR_F_SetFieldString(ft, 1, u->name);
+        OGR_F_SetFieldDouble(ft, 2, f->minutes);
+        OGR_F_SetFieldDouble(ft, 3, rnd(f->area, 10));
+        OGR_F_SetFieldDouble(ft, 4, rnd(f->covered, 10));
+        OGR_F_SetFieldDouble(ft, 5, f->area > 0 ? rnd(f->covered / f->area, 1e6) : 0);
+        OGR_F_SetFieldInteger64(ft, 6, f->incidents);
+        OGR_F_SetFieldInteger64(ft, 7, f->inside);
+        if (f->incidents) OGR_F_SetFieldDouble(ft, 8, rnd((double)f->inside / (double)f->incidents, 1e6));
+        if (!f->unreached && f->nodes) OGR_F_SetFieldDouble(ft, 9, rnd(f->worst_ms / 60000.0, 1e4));
+        OGR_F_SetFieldInteger64(ft, 10, f->unreached);
+        OGR_F_SetFieldString(ft, 11, status_of(f));
+        OGRGeometryH og = ogr_of(ctx, u->geom);
+        if (og) OGR_F_SetGeometryDirectly(ft, og);
+        OGRErr e = og ? OGR_L_CreateFeature(l, ft) : OGRERR_FAILURE;
+        OGR_F_Destroy(ft);
+        if (e != OGRERR_NONE)
+            return wg_err(ctx, WG_ERR_GDAL, "cannot write grid %s: %s", u->code, wg_gdal_msg());
+    }
+    return WG_OK;
+}
+
+static wg_status write_uncovered(wg_ctx *ctx, void *layer, void *user) {
+    OGRLayerH l = layer;
+    cov *c = user;
+    wg_status rc;
+    if ((rc = field(ctx, l, "code", OFTString)) || (rc = field(ctx, l, "minutes", OFTReal)) ||
+        (rc = field(ctx, l, "area_m2", OFTReal)))
+        return rc;
+    for (size_t i = 0; i < c->ngrids; i++) {
+        const gfig *f = &c->f[i];
+        if (!f->uncovered) continue;
+        OGRFeatureH ft = OGR_F_Create(OGR_L_GetLayerDefn(l));
+        OGR_F_SetFieldString(ft, 0, c->units.v[c->grids[i]].code);
+        OGR_F_SetFieldDouble(ft, 1, f->minutes);
+        OGR_F_SetFieldDouble(ft, 2, rnd(f->area - f->covered, 10));
+        OGRGeometryH og = ogr_of(ctx, f->uncovered);
+        if (og) OGR_F_SetGeometryDirectly(ft, og);
+        OGRErr e = og ? OGR_L_CreateFeature(l, ft) : OGRERR_FAILURE;
+        OGR_F_Destroy(ft);
+        if (e != OGRERR_NONE)
+            return wg_err(ctx, WG_ERR_GDAL, "cannot write the uncovered part of %s: %s",
+                          c->units.v[c->grids[i]].code, wg_gdal_msg());
+    }
+    return WG_OK;
+}
+
+/* ---- the run ------------------------------------------------------------- */
+
+wg_status wg_coverage_run(wg_ws *ws, const wg_graph *g, const wg_coverage_opts *opts,
+                          const char *path, const char *uncovered_path,
+                          wg_coverage_report *report) {
+    wg_ctx *ctx = ws->ctx;
+    GEOSContextHandle_t h = ctx->geos;
+    double t0 = now_s();
+    wg_coverage_opts o;
+    cov c;
+    wg_iso_search is;
+    rule rules[MAX_RULES];
+    int nr = 0, ntimes = 0;
+    double tms[MAX_RULES + 1], *ll = NULL;
+    size_t nll = 0, *by_code = NULL;
+    GEOSGeometry *poly_m[MAX_RULES + 1] = {0}, *poly_ll[MAX_RULES + 1] = {0};
+    wg_coverage_report rep;
+    wg_status rc = WG_OK;
+    memset(&c, 0, sizeof c);
+    memset(&is, 0, sizeof is);
+    memset(&rep, 0, sizeof rep);
+    if (opts) o = *opts;
+    else memset(&o, 0, sizeof o);
+    c.ws = ws;
+    double buffer_m = o.buffer_m > 0 ? o.buffer_m : 30.0;
+    if (o.rule && parse_rules(ctx, o.rule, rules, &nr)) return WG_ERR_INVALID_ARG;
+    if ((rc = wg_units_load(ws, WG_LEVEL_BIT(WG_LEVEL_COUNTY) | WG_LEVEL_BIT(WG_LEVEL_TOWN) |
+                                    WG_LEVEL_BIT(WG_LEVEL_VILLAGE) | WG_LEVEL_BIT(WG_LEVEL_GRID),
+                            NULL, &c.units)))
+        goto done;
+    c.grids = malloc((c.units.n ? c.units.n : 1) * sizeof *c.grids);
+    if (!c.grids) goto nomem;
+    for (size_t i = 0; i < c.units.n; i++)
+        if (c.units.v[i].level == WG_LEVEL_GRID) c.grids[c.ngrids++] = i;
+    if (!c.ngrids) {
+        rc = wg_err(ctx, WG_ERR_NOT_FOUND, "the workspace has no comprehensive grids");
+        goto done;
+    }
+    c.f = calloc(c.ngrids, sizeof *c.f);
+    if (!c.f) goto nomem;
+    if ((rc = assign_minutes(ctx, &c, rules, nr, o.minutes > 0 ? o.minutes : 10.0))) goto done;
+    for (size_t i = 0; i < c.ngrids; i++) {
+        int k = 0;
+        while (k < ntimes && tms[k] != c.f[i].minutes) k++;
+        if (k == ntimes) tms[ntimes++] = c.f[i].minutes;
+    }
+    if ((rc = load_origins(ws, &o, &ll, &nll))) goto done;
+    /* no limit: the worst time of a grid may lie beyond its service time */
+    if ((rc = wg_iso_search_run(ctx, g, o.profile, 0, o.max_snap_m, ll, nll, (double)WG_W_INF,
+                                &is)))
+        goto done;
+    rep.origins = (int64_t)nll - is.no_road;
+    rep.no_road = is.no_road;
+    for (int k = 0; k < ntimes; k++) {
+        if (!(poly_m[k] = wg_iso_polygon(ws, &is, tms[k] * 60000.0, buffer_m, NULL, 0, NULL)) ||
+            !(poly_ll[k] = wg_ws_from_metric(ws, poly_m[k]))) {
+            rc = WG_ERR_GEOS;
+            goto done;
+        }
+    }
+    if ((rc = node_times(ctx, &c, &is))) goto done;
+    for (size_t i = 0; i < c.ngrids; i++) {
+        gfig *f = &c.f[i];
+        int k = 0;
+        while (tms[k] != f->minutes) k++;
+        GEOSGeometry *gm = wg_ws_to_metric(ws, c.units.v[c.grids[i]].geom), *in = NULL, *out = NULL;
+        if (!gm) {
+            rc = WG_ERR_PROJ;
+            goto done;
+        }
+        GEOSArea_r(h, gm, &f->area);
+        in = GEOSIntersection_r(h, gm, poly_m[k]);
+        out = in ? GEOSDifference_r(h, gm, poly_m[k]) : NULL;
+        if (in) GEOSArea_r(h, in, &f->covered);
+        if (out && f->area - f->covered >= 1.0) f->uncovered = wg_ws_from_metric(ws, out);
+        if (in) GEOSGeom_destroy_r(h, in);
+        if (out) GEOSGeom_destroy_r(h, out);
+        GEOSGeom_destroy_r(h, gm);
+        if (!in || !out) {
+            rc = wg_err(ctx, WG_ERR_GEOS, "GEOS failed on grid %s: %s", c.units.v[c.grids[i]].code,
+                        wg_geos_msg(ctx));
+            goto done;
+        }
+        if (f->covered > f->area) f->covered = f->area;
+    }
+    by_code = malloc(c.ngrids * sizeof *by_code);
+    if (!by_code) goto nomem;
+    for (size_t i = 0; i < c.ngrids; i++) by_code[i] = i;
+    g_sort_cov = &c;
+    qsort(by_code, c.ngrids, sizeof *by_code, cmp_grid_code);
+    if ((rc = incidents(&c, poly_ll, tms, ntimes, by_code))) goto done;
+    for (size_t i = 0; i < c.ngrids; i++) {
+        const gfig *f = &c.f[i];
+        const char *s = status_of(f);
+        rep.grids++;
+        rep.full += s[0] == 'f';
+        rep.partial += s[0] == 'p';
+        rep.none += s[0] == 'n';
+        rep.area_m2 += f->area, rep.covered_m2 += f->covered;
+        rep.incidents += f->incidents;
+        rep.incidents_in += f->inside;
+    }
+    if ((rc = wg_iso_write_layer(ctx, path, "coverage", wkbMultiPolygon, write_grids, &c)))
+        goto done;
+    if (uncovered_path &&
+        (rc = wg_iso_write_layer(ctx, uncovered_path, "uncovered", wkbMultiPolygon,
+                                 write_uncovered, &c)))
+        goto done;
+    rep.seconds = now_s() - t0;
+    if (report) *report = rep;
+    goto done;
+nomem:
+    rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory computing coverage");
+done:
+    for (int k = 0; k < ntimes; k++) {
+        if (poly_m[k]) GEOSGeom_destroy_r(h, poly_m[k]);
+        if (poly_ll[k]) GEOSGeom_destroy_r(h, poly_ll[k]);
+    }
+    for (size_t i = 0; c.f && i < c.ngrids; i++)
+        if (c.f[i].uncovered) GEOSGeom_destroy_r(h, c.f[i].uncovered);
+    free(c.f), free(c.grids), free(by_code), free(ll);
+    wg_iso_search_free(&is);
+    wg_units_free(ctx, &c.units);
+    return rc;
+}

@@ -1,0 +1,598 @@
+/* isochrone.c -- service areas: where one can be within T minutes.
+ *
+ * One multi-source Dijkstra (route.c) from every origin's ways into the
+ * graph (forward; backward with `reverse`, giving times TO the origins),
+ * limited to the largest contour. Then, per contour T, the REACHED PIECES:
+ *  - on every edge (u, x) touched by a settled node u, the stretch from u
+ *    where  t(u) + f * w(u->x) <= T  and u is the faster side, i.e. up to
+ *    f* where t(u) + f w1 = t(x) + (1 - f) w2 (the other side x, if
+ *    settled); frontier pieces are included (pgRouting drops them);
+ *  - on each origin's own edge, the stretches from the snapped point
+ *    towards either end the profile may travel, and the straight walk
+ *    from the origin to the road (times at walking speed).
+ * THE POLYGON of contour T is the union of buffers of width `buffer_m`
+ * (default 30 m, round caps and joins, 4 segments a quarter circle) around
+ * those pieces, computed with GEOS in the workspace's metric CRS, united
+ * with the polygon of the next smaller contour: contours are nested by
+ * construction (pieces only grow with T, and the union makes it exact in
+ * floating point). Buffers of lines leave holes wherever the roads enclose
+ * ground farther than buffer_m from any reached road. Areas are in m² of
+ * the metric CRS; polygons are returned as WGS84 WKB.
+ *
+ * Why buffers rather than a travel-time raster: the polygon then follows
+ * the roads exactly (a raster blurs by its cell size and needs an
+ * interpolation rule off the roads), and a node reached within T is on a
+ * reached piece, so it is inside the T polygon by construction. */
+#include "graph.h"
+#include "ogrio.h"
+#include "workspace.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_SNAP_M 5000.0
+#define DEFAULT_BUFFER_M 30.0
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- pieces ------------------------------------------------------------- */
+
+typedef struct pbuf {
+    wg_iso_piece *v;
+    size_t n, cap;
+    double *pt; /* lon, lat pairs */
+    size_t npt, ptcap;
+    int nomem;
+} pbuf;
+
+static void pb_point(pbuf *b, double lon, double lat) {
+    if (b->nomem) return;
+    if (b->npt == b->ptcap) {
+        size_t cap = b->ptcap ? b->ptcap * 2 : 1024;
+        double *p = realloc(b->pt, cap * 2 * sizeof *p);
+        if (!p) {
+            b->nomem = 1;
+            return;
+        }
+        b->pt = p, b->ptcap = cap;
+    }
+    b->pt[2 * b->npt] = lon, b->pt[2 * b->npt + 1] = lat;
+    b->npt++;
+}
+
+static void pb_begin(pbuf *b, uint32_t edge, double t0, double t1) {
+    if (b->nomem) return;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        wg_iso_piece *v = realloc(b->v, cap * sizeof *v);
+        if (!v) {
+            b->nomem = 1;
+            return;
+        }
+        b->v = v, b->cap = cap;
+    }
+    b->v[b->n++] = (wg_iso_piece){edge, (uint32_t)b->npt, 0, t0, t1};
+}
+
+static void pb_end(pbuf *b) {
+    if (b->nomem) return;
+    wg_iso_piece *p = &b->v[b->n - 1];
+    p->npts = (uint32_t)(b->npt - p->off);
+    if (p->npts < 2) b->npt = p->off, b->n--; /* a point: nothing travelled */
+}
+
+/* The point `at` metres along edge e. */
+static void along(const wg_graph *g, uint32_t e, double at, double *lon, double *lat) {
+    uint32_t k0 = g->edge_shp[e], k1 = g->edge_shp[e + 1] - 1;
+    const double *cum = g->shp_cum, *ll = g->shp_ll;
+    if (at <= cum[k0]) {
+        *lon = ll[2 * k0], *lat = ll[2 * k0 + 1];
+        return;
+    }
+    if (at >= cum[k1]) {
+        *lon = ll[2 * k1], *lat = ll[2 * k1 + 1];
+        return;
+    }
+    uint32_t k = k0;
+    while (k + 1 < k1 && cum[k + 1] < at) k++;
+    double seg = cum[k + 1] - cum[k], t = seg > 0 ? (at - cum[k]) / seg : 0;
+    *lon = ll[2 * k] + t * (ll[2 * k + 2] - ll[2 * k]);
+    *lat = ll[2 * k + 1] + t * (ll[2 * k + 3] - ll[2 * k + 1]);
+}
+
+/* Appends edge e from a to b metres (b < a: against the polyline) with
+ * times t0 at a and t1 at b. */
+static void pb_edge(pbuf *b, const wg_graph *g, uint32_t e, double a, double bb, double t0,
+                    double t1) {
+    if (a == bb) return;
+    uint32_t k0 = g->edge_shp[e], k1 = g->edge_shp[e + 1] - 1;
+    double lon, lat;
+    pb_begin(b, e, t0, t1);
+    along(g, e, a, &lon, &lat);
+    pb_point(b, lon, lat);
+    if (bb > a) {
+        for (uint32_t k = k0; k <= k1; k++)
+            if (g->shp_cum[k] > a && g->shp_cum[k] < bb) pb_point(b, g->shp_ll[2 * k], g->shp_ll[2 * k + 1]);
+    } else {
+        for (uint32_t k = k1 + 1; k-- > k0;)
+            if (g->shp_cum[k] < a && g->shp_cum[k] > bb) pb_point(b, g->shp_ll[2 * k], g->shp_ll[2 * k + 1]);
+    }
+    along(g, e, bb, &lon, &lat);
+    pb_point(b, lon, lat);
+    pb_end(b);
+}
+
+static int settled(const wg_sdir *s, uint32_t v) {
+    return s->stamp[v] == s->epoch && s->pos[v] == WG_NONE;
+}
+
+/* The pieces reached within T ms (see the top of the file). */
+static void collect(const wg_iso_search *is, double T, pbuf *b) {
+    const wg_graph *g = is->g;
+    const wg_sdir *s = &is->s;
+    const wg_gprof *P = &g->prof[is->p];
+    int back = is->reverse;
+    const uint32_t *off = back ? P->bwd_off : P->fwd_off;
+    const wg_arc *arc = back ? P->bwd : P->fwd;
+    const uint32_t *ref = back ? P->bwd_ref : P->fwd_ref;
+    uint32_t narcs = back ? P->m->narcs_b : P->m->narcs_f, n = g->m.nnodes, E = g->m.nedges;
+    for (uint32_t i = 0; i < s->nsettled; i++) {
+        uint32_t u = s->settled[i];
+        double tu = s->dist[u];
+        if (tu > T) break; /* settled in order of time */
+        for (uint32_t k = off[u], end = wg_csr_end(off, u, narcs); k < end; k++) {
+            uint32_t x = arc[k].head, e = WG_REF_EDGE(ref[k]), rev = WG_REF_REV(ref[k]);
+            if (x >= n || e >= E) continue;
+            double w1 = arc[k].w, w2 = P->ew[2 * e + (1 - rev)];
+            double f = w1 > 0 ? (T - tu) / w1 : 1;
+            if (f > 1) f = 1;
+            if (w2 != WG_W_INF && settled(s, x)) {
+                double tx = s->dist[x], fs = w1 + w2 > 0 ? (tx + w2 - tu) / (w1 + w2) : 0.5;
+                if (u == x) fs = 0.5; /* a loop: each direction takes half */
+                if (fs < f) f = fs;
+            }
+            if (f <= 0) continue;
+            /* u is at the polyline's start when the travelled arc leaves it
+             * forwards (forward search, rev 0) or arrives backwards there */
+            int u_at_start = back ? rev : !rev;
+            double len = g->edge_len[e], a = u_at_start ? 0 : len;
+            double bb = u_at_start ? f * len : len - f * len;
+            pb_edge(b, g, e, a, bb, tu, tu + f * w1);
+        }
+    }
+    /* the origins' walks and their own edges */
+    for (size_t o = 0; o < is->norig; o++) {
+        const wg_iso_origin *og = &is->orig[o];
+        if (!og->ok) continue;
+        double walk = og->walk_ms;
+        if (walk > T) continue;
+        pb_begin(b, WG_NONE, 0, walk);
+        pb_point(b, og->lon, og->lat);
+        pb_point(b, og->sn.lon, og->sn.lat);
+        pb_end(b);
+        uint32_t e = og->sn.edge;
+        double len = g->edge_len[e], a = og->sn.along_m;
+        /* travelling towards v uses the u->v arc (forward); reaching the
+         * origin from beyond it towards u in reverse uses v->u */
+        uint32_t w_tov = P->ew[2 * e + (back ? 1 : 0)], w_tou = P->ew[2 * e + (back ? 0 : 1)];
+        if (w_tov != WG_W_INF && len > a) {
+            double f = w_tov > 0 ? (T - walk) / w_tov : 1, rest = (len - a) / (len > 0 ? len : 1);
+            double fr = f < rest ? f : rest;
+            pb_edge(b, g, e, a, a + fr * len, walk, walk + fr * w_tov);
+        }
+        if (w_tou != WG_W_INF && a > 0) {
+            double f = w_tou > 0 ? (T - walk) / w_tou : 1, rest = a / (len > 0 ? len : 1);
+            double fr = f < rest ? f : rest;
+            pb_edge(b, g, e, a, a - fr * len, walk, walk + fr * w_tou);
+        }
+    }
+}
+
+/* ---- the search ---------------------------------------------------------- */
+
+static int profile_index(wg_ctx *ctx, const wg_graph *g, const char *profile, int *p) {
+    char names[300] = "";
+    *p = -1;
+    for (uint32_t i = 0; i < g->m.nprofiles; i++) {
+        if (profile && !strcmp(profile, g->prof[i].m->name)) *p = (int)i;
+        size_t l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s", i ? ", " : "", g->prof[i].m->name);
+    }
+    if (!profile && g->m.nprofiles) *p = 0;
+    if (*p < 0) {
+        wg_err(ctx, WG_ERR_NOT_FOUND, "no profile '%s' in the road graph (it has: %s)",
+               profile ? profile : "", names);
+        return -1;
+    }
+    return 0;
+}
+
+void wg_iso_search_free(wg_iso_search *is) {
+    if (!is) return;
+    wg_sdir_free(&is->s);
+    free(is->orig);
+    memset(is, 0, sizeof *is);
+}
+
+wg_status wg_iso_search_run(wg_ctx *ctx, const wg_graph *g, const char *profile, int reverse,
+                            double max_snap_m, const double *ll, size_t n, double limit_ms,
+                            wg_iso_search *is) {
+    wg_status rc = WG_OK;
+    wg_source *src = NULL;
+    memset(is, 0, sizeof *is);
+    if (!g) return wg_err(ctx, WG_ERR_INVALID_ARG, "no road graph");
+    if (profile_index(ctx, g, profile, &is->p)) return WG_ERR_NOT_FOUND;
+    is->g = g, is->reverse = reverse;
+    if (max_snap_m <= 0) max_snap_m = DEFAULT_SNAP_M;
+    const wg_gpmeta *pm = g->prof[is->p].m;
+    is->orig = calloc(n ? n : 1, sizeof *is->orig);
+    src = malloc((n ? n : 1) * 2 * sizeof *src);
+    if (!is->orig || !src) goto nomem;
+    if ((rc = wg_sdir_init(ctx, &is->s, g->m.nnodes, 0))) goto fail;
+    is->norig = n;
+    size_t ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        wg_iso_origin *o = &is->orig[i];
+        o->lon = ll[2 * i], o->lat = ll[2 * i + 1];
+        if (!isfinite(o->lon) || !isfinite(o->lat) || fabs(o->lon) > 180 || fabs(o->lat) > 90) {
+            rc = wg_err(ctx, WG_ERR_INVALID_ARG, "origin %zu (%g, %g) is not a WGS84 lon/lat",
+                        i + 1, o->lon, o->lat);
+            goto fail;
+        }
+        o->ok = wg_graph_snap(g, is->p, o->lon, o->lat, max_snap_m, &o->sn);
+        if (!o->ok) {
+            is->no_road++;
+            continue;
+        }
+        double w = o->sn.dist_m * 3600.0 / pm->offroad_kmh;
+        o->walk_ms = w >= 4e9 ? WG_W_INF - 1 : (uint32_t)llround(w);
+        ns += (size_t)wg_route_sources(g, is->p, &o->sn, o->walk_ms, reverse, src + ns);
+    }
+    uint32_t lim = limit_ms >= (double)(WG_W_INF - 1) ? WG_W_INF - 1 : (uint32_t)floor(limit_ms);
+    wg_search_dijkstra(&is->s, g, is->p, reverse, src, ns, lim, NULL, NULL);
+    free(src);
+    return WG_OK;
+nomem:
+    rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory for a service area");
+fail:
+    free(src);
+    wg_iso_search_free(is);
+    return rc;
+}
+
+/* ---- polygons ------------------------------------------------------------ */
+
+/* Buffers every line of a MultiLineString on its own and unites the
+ * buffers with GEOS's cascaded union: the same polygon as buffering the
+ * collection at once, many times faster (one small overlay at a time). */
+static GEOSGeometry *buffer_union(GEOSContextHandle_t h, const GEOSGeometry *ml,
+                                  GEOSBufferParams *bp, double width) {
+    int n = GEOSGetNumGeometries_r(h, ml);
+    if (n <= 0) return GEOSBufferWithParams_r(h, ml, bp, width);
+    GEOSGeometry **parts = malloc((size_t)n * sizeof *parts), *coll = NULL, *u = NULL;
+    int k = 0;
+    if (!parts) return NULL;
+    for (; k < n; k++)
+        if (!(parts[k] = GEOSBufferWithParams_r(h, GEOSGetGeometryN_r(h, ml, k), bp, width))) break;
+    if (k == n) coll = GEOSGeom_createCollection_r(h, GEOS_GEOMETRYCOLLECTION, parts, (unsigned)n);
+    if (coll) u = GEOSUnaryUnion_r(h, coll), GEOSGeom_destroy_r(h, coll);
+    else
+        for (int i = 0; i < k; i++) GEOSGeom_destroy_r(h, parts[i]);
+    free(parts);
+    return u;
+}
+
+GEOSGeometry *wg_iso_polygon(wg_ws *ws, const wg_iso_search *is, double T, double buffer_m,
+                             const GEOSGeometry *inner, double t_inner, size_t *npieces) {
+    wg_ctx *ctx = ws->ctx;
+    GEOSContextHandle_t h = ctx->geos;
+    pbuf b = {0};
+    GEOSGeometry **lines = NULL, *ll = NULL, *m = NULL, *buf = NULL, *out = NULL;
+    GEOSBufferParams *bp = NULL;
+    size_t nl = 0;
+    collect(is, T, &b);
+    if (b.nomem) goto nomem;
+    if (npieces) *npieces = b.n;
+    lines = malloc((b.n ? b.n : 1) * sizeof *lines);
+    if (!lines) goto nomem;
+    for (size_t i = 0; i < b.n; i++) {
+        const wg_iso_piece *p = &b.v[i];
+        /* a piece ending by t_inner is inside the piece the inner contour had */
+        if (inner && p->t1 <= t_inner) continue;
+        GEOSCoordSequence *cs = GEOSCoordSeq_create_r(h, p->npts, 2);
+        if (!cs) goto geos;
+        for (uint32_t k = 0; k < p->npts; k++)
+            GEOSCoordSeq_setXY_r(h, cs, k, b.pt[2 * (p->off + k)], b.pt[2 * (p->off + k) + 1]);
+        if (!(lines[nl] = GEOSGeom_createLineString_r(h, cs))) goto geos;
+        nl++;
+    }
+    ll = GEOSGeom_createCollection_r(h, GEOS_MULTILINESTRING, lines, (unsigned)nl);
+    if (!ll) goto geos;
+    nl = 0; /* owned by the collection now */
+    if (!(m = wg_ws_to_metric(ws, ll))) goto fail;
+    bp = GEOSBufferParams_create_r(h);
+    if (!bp) goto geos;
+    GEOSBufferParams_setQuadrantSegments_r(h, bp, 4);
+    GEOSBufferParams_setEndCapStyle_r(h, bp, GEOSBUF_CAP_ROUND);
+    GEOSBufferParams_setJoinStyle_r(h, bp, GEOSBUF_JOIN_ROUND);
+    if (!(buf = buffer_union(h, m, bp, buffer_m))) goto geos;
+    if (inner) {
+        GEOSGeometry *u = GEOSUnion_r(h, buf, inner);
+        if (!u) goto geos;
+        GEOSGeom_destroy_r(h, buf);
+        buf = u;
+    }
+    out = buf, buf = NULL;
+    goto done;
+nomem:
+    wg_err(ctx, WG_ERR_NOMEM, "out of memory building a service area");
+    goto fail;
+geos:
+    wg_err(ctx, WG_ERR_GEOS, "GEOS failed building a service area: %s", wg_geos_msg(ctx));
+fail:
+    out = NULL;
+done:
+    for (size_t i = 0; i < nl; i++) GEOSGeom_destroy_r(h, lines[i]);
+    free(lines);
+    if (ll) GEOSGeom_destroy_r(h, ll);
+    if (m) GEOSGeom_destroy_r(h, m);
+    if (buf) GEOSGeom_destroy_r(h, buf);
+    if (bp) GEOSBufferParams_destroy_r(h, bp);
+    free(b.v), free(b.pt);
+    return out;
+}
+
+/* ---- the public object --------------------------------------------------- */
+
+typedef struct contour {
+    double minutes, area_m2;
+    int64_t nodes, pieces;
+    unsigned char *wkb;
+    size_t wkb_len;
+} contour;
+
+struct wg_isochrone {
+    wg_ctx *ctx;
+    size_t n;
+    contour *c;
+    wg_isochrone_info info;
+    pbuf lines; /* the pieces of the largest contour */
+};
+
+void wg_isochrone_free(wg_isochrone *iso) {
+    if (!iso) return;
+    for (size_t i = 0; i < iso->n; i++) GEOSFree_r(iso->ctx->geos, iso->c[i].wkb);
+    free(iso->c);
+    free(iso->lines.v), free(iso->lines.pt);
+    free(iso);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+wg_status wg_isochrone_compute(wg_ws *ws, const wg_graph *g, const double *lonlat,
+                               size_t norigins, const double *minutes, size_t nminutes,
+                               const wg_isochrone_opts *opts, wg_isochrone **out) {
+    wg_ctx *ctx = ws->ctx;
+    GEOSContextHandle_t h = ctx->geos;
+    wg_iso_search is;
+    wg_status rc = WG_OK;
+    GEOSGeometry *prev = NULL;
+    GEOSWKBWriter *wr = NULL;
+    double *mins = NULL;
+    memset(&is, 0, sizeof is);
+    if (!norigins || !nminutes)
+        return wg_err(ctx, WG_ERR_INVALID_ARG, "a service area needs origins and minutes");
+    for (size_t i = 0; i < nminutes; i++)
+        if (!isfinite(minutes[i]) || minutes[i] <= 0 || minutes[i] > 24 * 60)
+            return wg_err(ctx, WG_ERR_INVALID_ARG, "minutes must be > 0 and at most 1440, not %g",
+                          minutes[i]);
+    double buffer_m = opts && opts->buffer_m > 0 ? opts->buffer_m : DEFAULT_BUFFER_M;
+    wg_isochrone *iso = calloc(1, sizeof *iso);
+    mins = malloc(nminutes * sizeof *mins);
+    if (!iso || !mins) {
+        free(iso), free(mins);
+        return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    }
+    iso->ctx = ctx;
+    memcpy(mins, minutes, nminutes * sizeof *mins);
+    qsort(mins, nminutes, sizeof *mins, cmp_double);
+    double t0 = now_ms();
+    if ((rc = wg_iso_search_run(ctx, g, opts ? opts->profile : NULL, opts && opts->reverse,
+                                opts ? opts->max_snap_m : 0, lonlat, norigins,
+                                mins[nminutes - 1] * 60000.0, &is)))
+        goto fail;
+    double t1 = now_ms();
+    iso->info.origins = (int64_t)norigins;
+    iso->info.no_road = is.no_road;
+    iso->info.settled = is.s.nsettled;
+    iso->info.search_ms = t1 - t0;
+    iso->c = calloc(nminutes, sizeof *iso->c);
+    wr = GEOSWKBWriter_create_r(h);
+    if (!iso->c || !wr) goto nomem;
+    for (size_t i = 0; i < nminutes; i++) {
+        if (i && mins[i] == mins[i - 1]) continue;
+        double T = mins[i] * 60000.0;
+        contour *c = &iso->c[iso->n];
+        c->minutes = mins[i];
+        for (uint32_t k = 0; k < is.s.nsettled && is.s.dist[is.s.settled[k]] <= T; k++) c->nodes++;
+        size_t np = 0;
+        double t_prev = i ? mins[i - 1] * 60000.0 : 0;
+        GEOSGeometry *m = wg_iso_polygon(ws, &is, T, buffer_m, prev, t_prev, &np);
+        if (!m) {
+            rc = WG_ERR_GEOS;
+            goto fail;
+        }
+        if (prev) GEOSGeom_destroy_r(h, prev);
+        prev = m;
+        c->pieces = (int64_t)np;
+        GEOSArea_r(h, m, &c->area_m2);
+        GEOSGeometry *w = wg_ws_from_metric(ws, m);
+        if (!w) {
+            rc = WG_ERR_PROJ;
+            goto fail;
+        }
+        c->wkb = GEOSWKBWriter_write_r(h, wr, w, &c->wkb_len);
+        GEOSGeom_destroy_r(h, w);
+        if (!c->wkb) goto nomem;
+        iso->n++;
+    }
+    collect(&is, mins[nminutes - 1] * 60000.0, &iso->lines);
+    if (iso->lines.nomem) goto nomem;
+    iso->info.polygon_ms = now_ms() - t1;
+    goto done;
+nomem:
+    rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory building a service area");
+fail:
+    wg_isochrone_free(iso);
+    iso = NULL;
+done:
+    if (prev) GEOSGeom_destroy_r(h, prev);
+    if (wr) GEOSWKBWriter_destroy_r(h, wr);
+    wg_iso_search_free(&is);
+    free(mins);
+    if (iso) *out = iso;
+    return rc;
+}
+
+size_t wg_isochrone_count(const wg_isochrone *iso) { return iso ? iso->n : 0; }
+
+wg_status wg_isochrone_get(const wg_isochrone *iso, size_t i, wg_isochrone_contour *out) {
+    if (!iso || i >= iso->n) return WG_ERR_INVALID_ARG;
+    const contour *c = &iso->c[i];
+    *out = (wg_isochrone_contour){c->minutes, c->area_m2, c->nodes, c->pieces, c->wkb, c->wkb_len};
+    return WG_OK;
+}
+
+void wg_isochrone_get_info(const wg_isochrone *iso, wg_isochrone_info *out) {
+    memset(out, 0, sizeof *out);
+    if (iso) *out = iso->info;
+}
+
+size_t wg_isochrone_lines(const wg_isochrone *iso) { return iso ? iso->lines.n : 0; }
+
+wg_status wg_isochrone_line(const wg_isochrone *iso, size_t i, wg_isochrone_piece *out) {
+    if (!iso || i >= iso->lines.n) return WG_ERR_INVALID_ARG;
+    const wg_iso_piece *p = &iso->lines.v[i];
+    out->edge_id = p->edge == WG_NONE ? 0 : (int64_t)p->edge + 1;
+    out->start_min = p->t0 / 60000.0;
+    out->end_min = p->t1 / 60000.0;
+    out->npoints = p->npts;
+    out->coords = iso->lines.pt + 2 * (size_t)p->off;
+    return WG_OK;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static wg_status add_field(wg_ctx *ctx, OGRLayerH l, const char *name, OGRFieldType t) {
+    OGRFieldDefnH fd = OGR_Fld_Create(name, t);
+    OGRErr e = OGR_L_CreateField(l, fd, 1);
+    OGR_Fld_Destroy(fd);
+    return e == OGRERR_NONE ? WG_OK
+                            : wg_err(ctx, WG_ERR_GDAL, "cannot create field %s: %s", name,
+                                     wg_gdal_msg());
+}
+
+wg_status wg_iso_write_layer(wg_ctx *ctx, const char *path, const char *layer, int gtype,
+                             wg_iso_layer_fn fn, void *user) {
+    wg_staging sg;
+    wg_status rc;
+    const char *drv = wg_ogr_driver_for(ctx, path);
+    if (!drv) return WG_ERR_INVALID_ARG;
+    wg_gdal_init();
+    if ((rc = wg_staging_open(ctx, path, &sg))) return rc;
+    wg_gdal_quiet_push();
+    GDALDriverH d = GDALGetDriverByName(drv);
+    GDALDatasetH ds = d ? GDALCreate(d, sg.tmpfile, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    OGRLayerH l = NULL;
+    char *lopts[] = {"ENCODING=UTF-8", NULL};
+    if (!ds || !srs) {
+        rc = wg_err(ctx, WG_ERR_GDAL, "cannot create %s: %s", path, wg_gdal_msg());
+        goto done;
+    }
+    OSRImportFromEPSG(srs, 4326);
+    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    l = GDALDatasetCreateLayer(ds, layer, srs, (OGRwkbGeometryType)gtype,
+                               !strcmp(drv, "ESRI Shapefile") ? lopts : NULL);
+    if (!l) {
+        rc = wg_err(ctx, WG_ERR_GDAL, "cannot create layer %s in %s: %s", layer, path,
+                    wg_gdal_msg());
+        goto done;
+    }
+    rc = fn(ctx, l, user);
+done:
+    if (ds) GDALClose(ds);
+    if (srs) OSRDestroySpatialReference(srs);
+    wg_gdal_quiet_pop();
+    wg_status rc2 = wg_staging_close(ctx, &sg, rc == WG_OK);
+    return rc ? rc : rc2;
+}
+
+static wg_status write_contours(wg_ctx *ctx, void *layer, void *user) {
+    OGRLayerH l = layer;
+    const wg_isochrone *iso = user;
+    wg_status rc;
+    if ((rc = add_field(ctx, l, "minutes", OFTReal)) || (rc = add_field(ctx, l, "area_m2", OFTReal)) ||
+        (rc = add_field(ctx, l, "nodes", OFTInteger64)))
+        return rc;
+    /* largest first, so a map draws the smaller contours on top */
+    for (size_t i = iso->n; i-- > 0;) {
+        const contour *c = &iso->c[i];
+        OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
+        OGRGeometryH og = NULL;
+        OGR_G_CreateFromWkbEx(c->wkb, NULL, &og, c->wkb_len);
+        if (og) og = OGR_G_ForceToMultiPolygon(og);
+        OGR_F_SetFieldDouble(f, 0, c->minutes);
+        OGR_F_SetFieldDouble(f, 1, round(c->area_m2 * 10) / 10);
+        OGR_F_SetFieldInteger64(f, 2, c->nodes);
+        if (og) OGR_F_SetGeometryDirectly(f, og);
+        OGRErr e = og ? OGR_L_CreateFeature(l, f) : OGRERR_FAILURE;
+        OGR_F_Destroy(f);
+        if (e != OGRERR_NONE)
+            return wg_err(ctx, WG_ERR_GDAL, "cannot write the %g-minute contour: %s", c->minutes,
+                          wg_gdal_msg());
+    }
+    return WG_OK;
+}
+
+static wg_status write_lines(wg_ctx *ctx, void *layer, void *user) {
+    OGRLayerH l = layer;
+    const wg_isochrone *iso = user;
+    wg_status rc;
+    if ((rc = add_field(ctx, l, "edge_id", OFTInteger64)) ||
+        (rc = add_field(ctx, l, "start_min", OFTReal)) || (rc = add_field(ctx, l, "end_min", OFTReal)))
+        return rc;
+    for (size_t i = 0; i < iso->lines.n; i++) {
+        wg_isochrone_piece p;
+        wg_isochrone_line(iso, i, &p);
+        OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
+        OGRGeometryH og = OGR_G_CreateGeometry(wkbLineString);
+        for (size_t k = 0; k < p.npoints; k++) OGR_G_AddPoint_2D(og, p.coords[2 * k], p.coords[2 * k + 1]);
+        if (p.edge_id) OGR_F_SetFieldInteger64(f, 0, p.edge_id);
+        OGR_F_SetFieldDouble(f, 1, round(p.start_min * 1e4) / 1e4);
+        OGR_F_SetFieldDouble(f, 2, round(p.end_min * 1e4) / 1e4);
+        OGR_F_SetGeometryDirectly(f, og);
+        OGRErr e = OGR_L_CreateFeature(l, f);
+        OGR_F_Destroy(f);
+        if (e != OGRERR_NONE)
+            return wg_err(ctx, WG_ERR_GDAL, "cannot write a road piece: %s", wg_gdal_msg());
+    }
+    return WG_OK;
+}
+
+wg_status wg_isochrone_write(const wg_isochrone *iso, const char *path, const char *lines_path) {
+    wg_status rc = wg_iso_write_layer(iso->ctx, path, "isochrones", wkbMultiPolygon, write_contours, (void *)iso);
+    if (!rc && lines_path)
+        rc = wg_iso_write_layer(iso->ctx, lines_path, "reached_roads", wkbLineString, write_lines, (void *)iso);
+    return rc;
+}
