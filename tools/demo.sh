@@ -94,6 +94,12 @@ q=json.load(open(sys.argv[1]))["query"]; print("%.7f,%.7f" % (q["wgs84_lon"], q[
         --limit 5 >"$OUT/dispatch.json"
 }
 step "dispatch: 5 nearest officers" dispatch
+isochrone() {
+    "$WANGGE" isochrone "$WS" --from "$(python3 -c 'import json,sys
+q=json.load(open(sys.argv[1]))["query"]; print("%.7f,%.7f" % (q["wgs84_lon"], q["wgs84_lat"]))' "$OUT/locate.json")" \
+        --minutes 10,30 -o "$EXPORT/service_area.gpkg"
+}
+step "10- and 30-minute service area of one incident" isochrone
 step "export grids (GeoJSON)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.geojson"
 step "export grids (Shapefile)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.shp"
 step "export grids (GeoPackage)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.gpkg"
@@ -123,6 +129,7 @@ cat <<EOF
   road graph         table road_edges of $WS, and $WS.graph
   route              $OUT/route.geojson
   dispatch           $OUT/dispatch.json
+  service area       $EXPORT/service_area.gpkg (10 and 30 minutes by car)
 EOF
 if [ "$validate_errors" != 0 ]; then
     echo "demo: done, but validation found $errors error(s): see $OUT/validate.json" >&2
