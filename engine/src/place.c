@@ -315,8 +315,8 @@ static wg_status store_open(wg_ws *ws, OGRFeatureDefnH d, store *s) {
     }
     rc = wg_ws_prepare(ws, "INSERT INTO incidents(ext_id, reported_at, category, description, "
                            "src_crs, grid_code, micro_code, excl_codes, village_code, town_code, "
-                           "county_code, place_status, dist_m, geom) VALUES(?,?,?,?,?,?,?,?,?,?,?,"
-                           "?,?, MakePoint(?, ?, 4326))", &s->ins);
+                           "county_code, place_status, dist_m, status, geom) VALUES(?,?,?,?,?,?,?,?,"
+                           "?,?,?,?,?, 'reported', MakePoint(?, ?, 4326))", &s->ins);
     if (rc) wg_ws_rollback(ws);
     return rc;
 }

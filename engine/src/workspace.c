@@ -48,8 +48,25 @@ static const char *const SCHEMA_SQL =
     "  id INTEGER PRIMARY KEY, ext_id TEXT, reported_at TEXT, category TEXT,\n"
     "  description TEXT, src_crs TEXT, grid_code TEXT, micro_code TEXT,\n"
     "  excl_codes TEXT, village_code TEXT, town_code TEXT, county_code TEXT,\n"
-    "  status TEXT, place_status TEXT, dist_m REAL);\n"
-    "CREATE INDEX incidents_grid ON incidents(grid_code, reported_at);\n";
+    "  status TEXT, place_status TEXT, dist_m REAL,\n"
+    "  reporter TEXT, received_at TEXT, level TEXT, deadline TEXT);\n"
+    "CREATE INDEX incidents_grid ON incidents(grid_code, reported_at);\n"
+    "CREATE INDEX incidents_ext ON incidents(ext_id, reporter);\n"
+    "CREATE INDEX incidents_status ON incidents(status, deadline);\n"
+    /* The closed loop's history: one row per transition. */
+    "CREATE TABLE incident_events(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  incident_id INTEGER NOT NULL REFERENCES incidents(id) ON DELETE CASCADE,\n"
+    "  at TEXT NOT NULL, event TEXT NOT NULL, from_status TEXT, to_status TEXT NOT NULL,\n"
+    "  actor TEXT, note TEXT);\n"
+    "CREATE INDEX incident_events_incident ON incident_events(incident_id, id);\n"
+    /* API keys of the HTTP service: only a hash of each key is kept. */
+    "CREATE TABLE api_keys(\n"
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL,\n"
+    "  role TEXT NOT NULL CHECK(role IN ('handset','analyst','admin')),\n"
+    "  scope TEXT NOT NULL DEFAULT '', rate_per_s REAL NOT NULL DEFAULT 0,\n"
+    "  hash TEXT NOT NULL UNIQUE, prefix TEXT NOT NULL,\n"
+    "  created_at TEXT NOT NULL, revoked_at TEXT);\n";
 
 /* SpatiaLite's metadata functions report failure by returning 0, not by an
  * SQL error, so each is run and its result checked. */

@@ -50,5 +50,7 @@ int cmd_route(int argc, char **argv);
 int cmd_dispatch(int argc, char **argv);
 int cmd_isochrone(int argc, char **argv);
 int cmd_coverage(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 
 #endif

@@ -19,6 +19,8 @@ static const cli_cmd COMMANDS[] = {
     {"dispatch", "rank officers by travel time to an incident (JSON)", cmd_dispatch},
     {"isochrone", "service areas: where one can be within T minutes", cmd_isochrone},
     {"coverage", "how much of every grid a service area covers", cmd_coverage},
+    {"serve", "the HTTP service for handsets and the command center", cmd_serve},
+    {"keys", "API keys of the HTTP service: add, list, revoke", cmd_keys},
 };
 
 static void usage(FILE *out) {

@@ -769,6 +769,303 @@ WG_API wg_status wg_coverage_run(wg_ws *ws, const wg_graph *g, const wg_coverage
                                  const char *path, const char *uncovered_path,
                                  wg_coverage_report *report);
 
+/* ------------------------------------------------------------------------ */
+/* Incidents and API keys (incidents.c, keys.c)                             */
+/* ------------------------------------------------------------------------ */
+
+/* Incidents reported by handsets and the hotline. Each is placed with a
+ * locator and stored with its ownership chain, the level that must handle
+ * it, a deadline, and the first event of its life: status "reported", the
+ * start of the closed loop (reported -> accepted -> assigned -> handled ->
+ * verified -> closed) whose later events go to the same history
+ * (incident_events). Times are UTC in RFC 3339 ("2024-03-01T00:00:00Z").
+ *
+ * The tables (api_keys, incident_events) and the incident columns this
+ * needs (reporter, received_at, level, deadline) are added to an older
+ * workspace by wg_incidents_init(); the functions that write call it. */
+
+#define WG_INCIDENT_TEXT_MAX 64   /* bytes of category, reporter, ext_id, src_crs */
+#define WG_INCIDENT_DESC_MAX 4000 /* bytes of a description */
+#define WG_INCIDENT_REPORTED "reported" /* the status of a new incident */
+
+/* Adds what the service needs to a read-write workspace if missing.
+ * Idempotent and cheap once done. WG_ERR_INVALID_ARG on a read-only one. */
+WG_API wg_status wg_incidents_init(wg_ws *ws);
+
+/* A new incident. Strings are borrowed for the call; NULL when unknown.
+ * Text must be UTF-8 without control characters (description may hold
+ * tabs and line breaks) and within the limits above. */
+typedef struct wg_incident_new {
+    double lon, lat;         /* WGS84; convert handset CRSs with wg_to_wgs84() first */
+    const char *src_crs;     /* the CRS the point was sent in, kept for the record */
+    const char *category, *description, *reporter;
+    const char *reported_at; /* RFC 3339 with an offset; NULL = now */
+    const char *ext_id;      /* the client's own id: sending again the same ext_id
+                                with the same reporter stores nothing new */
+    const char *actor;       /* who records it (e.g. "key:hotline"), for the history */
+} wg_incident_new;
+
+/* What wg_incidents_add() did with one incident. */
+typedef struct wg_incident_receipt {
+    int64_t id;
+    int duplicate; /* 1: an incident with this ext_id and reporter was already stored;
+                      id is that one, the other fields describe the new placement */
+    wg_placement placement; /* strings borrowed from the locator */
+    char level[16];         /* who must handle it: "grid", "village", "town" or "county" */
+    char reported_at[24], received_at[24], deadline[24]; /* UTC, RFC 3339 */
+} wg_incident_receipt;
+
+/* Places `n` incidents with `loc` (GPS tolerance `tolerance_m`, < 0 = 30 m)
+ * and stores them in one transaction, committed durably (synchronous=FULL)
+ * before this returns: on WG_OK every one is on disk; on failure none is,
+ * and out[] is undefined. The deadline follows the default rules until
+ * the closed loop's rule table exists: an incident inside (or snapped to)
+ * a comprehensive grid is the grid worker's, due the same local day (UTC+8);
+ * otherwise the county's, due in 7 days. Fails with WG_ERR_INVALID_ARG (and
+ * the index of the incident) for bad coordinates or text. */
+WG_API wg_status wg_incidents_add(wg_ws *ws, const wg_locator *loc, double tolerance_m,
+                                  const wg_incident_new *in, size_t n, wg_incident_receipt *out);
+
+/* The same for one incident. */
+WG_API wg_status wg_incident_add(wg_ws *ws, const wg_locator *loc, double tolerance_m,
+                                 const wg_incident_new *in, wg_incident_receipt *out);
+
+/* A stored incident. Strings are NULL when unknown; `exclusive` joins the
+ * codes of the exclusive grids with ';'. Incidents stored by `place --store`
+ * have no received_at, level or deadline, and their reported_at is the
+ * source's text. */
+typedef struct wg_incident {
+    int64_t id;
+    const char *ext_id, *reported_at, *received_at, *category, *description, *reporter;
+    const char *src_crs, *status, *level, *deadline, *place_status;
+    const char *county, *town, *village, *grid, *micro, *exclusive;
+    double dist_m, lon, lat;
+} wg_incident;
+
+/* Reads incident `id`. On success *out is new; free with wg_incident_free().
+ * WG_ERR_NOT_FOUND if there is no such incident. */
+WG_API wg_status wg_incident_get(wg_ws *ws, int64_t id, wg_incident **out);
+WG_API void wg_incident_free(wg_incident *inc);
+
+/* A filter for wg_incidents_query(). Zero-initialise; strings borrowed. */
+typedef struct wg_incident_query {
+    int has_bbox;
+    double bbox[4];      /* min lon, min lat, max lon, max lat (WGS84) */
+    const char *since;   /* RFC 3339: reported at or after */
+    const char *until;   /* RFC 3339: reported before */
+    const char *code;    /* a unit code or prefix: the grid (else the lowest unit) starts with it */
+    const char *status;  /* exact status ("reported", ...); NULL = any */
+    const char *scope;   /* the caller's code prefix; NULL or "" = everything */
+    int64_t after_id;    /* only ids greater than this (paging) */
+    size_t limit;        /* at most this many, by ascending id; 0 = 100, max 10000 */
+} wg_incident_query;
+
+/* Calls `fn` for each matching incident, by ascending id. The incident is
+ * borrowed for the call. A non-zero return from `fn` stops early. */
+WG_API wg_status wg_incidents_query(wg_ws *ws, const wg_incident_query *q,
+                                    int (*fn)(void *user, const wg_incident *inc), void *user);
+
+/* One step of an incident's history. Strings borrowed for the callback. */
+typedef struct wg_incident_event {
+    int64_t id;
+    const char *at, *event, *from_status, *to_status, *actor, *note;
+} wg_incident_event;
+
+/* Calls `fn` for each event of incident `id`, oldest first. */
+WG_API wg_status wg_incident_events(wg_ws *ws, int64_t id,
+                                    int (*fn)(void *user, const wg_incident_event *ev),
+                                    void *user);
+
+/* The code an incident belongs to for scoping: its grid, else its village,
+ * town or county. Borrowed from `inc`; NULL if it was placed nowhere. */
+WG_API const char *wg_incident_scope_code(const wg_incident *inc);
+
+/* 1 if `code` lies within `scope` (a code prefix; NULL or "" = everything),
+ * else 0. A NULL code lies only within the empty scope. */
+WG_API int wg_code_in_scope(const char *code, const char *scope);
+
+/* ---- API keys ---- */
+
+/* What a key may do. Handsets report and route; analysts read; admins do all. */
+typedef enum wg_role { WG_ROLE_HANDSET = 0, WG_ROLE_ANALYST, WG_ROLE_ADMIN } wg_role;
+
+/* "handset", "analyst", "admin"; static text, NULL if out of range. */
+WG_API const char *wg_role_name(wg_role role);
+/* Parses a role name; WG_ERR_INVALID_ARG if unknown. */
+WG_API wg_status wg_role_parse(const char *s, wg_role *out);
+
+#define WG_KEY_LEN 47 /* "wgk_" and 43 base64url characters (256 random bits) */
+
+/* A stored key (never the key itself: only its SHA-256 is kept). */
+typedef struct wg_api_key {
+    int64_t id;
+    char name[WG_INCIDENT_TEXT_MAX + 1];
+    char scope[WG_INCIDENT_TEXT_MAX + 1]; /* code prefix; "" = the whole workspace */
+    char prefix[12];                      /* the key's first characters, to recognise it */
+    wg_role role;
+    double rate_per_s;                    /* requests per second; 0 = unlimited */
+    char created_at[24], revoked_at[24];  /* RFC 3339; revoked_at "" while active */
+} wg_api_key;
+
+/* Creates a key from the system's random source (getrandom) and stores
+ * its SHA-256. `key` receives the key text, shown this once; `info` (may
+ * be NULL) what was stored. `name` is 1..64 bytes of UTF-8, `scope` a code
+ * prefix (NULL or "" for everything), `rate_per_s` >= 0. */
+WG_API wg_status wg_keys_add(wg_ws *ws, const char *name, wg_role role, const char *scope,
+                             double rate_per_s, char key[WG_KEY_LEN + 1], wg_api_key *info);
+
+/* Calls `fn` for every key (revoked ones too), by id. */
+WG_API wg_status wg_keys_list(wg_ws *ws, int (*fn)(void *user, const wg_api_key *k),
+                              void *user);
+
+/* Revokes the key with id `which` (all digits) or every active key named
+ * `which`. *n (may be NULL) gets how many; WG_ERR_NOT_FOUND if none. */
+WG_API wg_status wg_keys_revoke(wg_ws *ws, const char *which, int64_t *n);
+
+/* Looks up an active key. WG_ERR_NOT_FOUND if the key is unknown, revoked,
+ * malformed, or the workspace has no keys table. Works read-only. */
+WG_API wg_status wg_keys_check(wg_ws *ws, const char *key, wg_api_key *out);
+
+/* The same lookup for a service checking a key per request: the keyring
+ * keeps its statement prepared, yet every check reads the table afresh, so
+ * a key added or revoked since is seen at once. Borrows `ws` (one thread
+ * at a time, like the workspace); free with wg_keyring_free() before
+ * closing it. */
+typedef struct wg_keyring wg_keyring;
+WG_API wg_status wg_keyring_open(wg_ws *ws, wg_keyring **out);
+WG_API wg_status wg_keyring_check(wg_keyring *kr, const char *key, wg_api_key *out);
+WG_API void wg_keyring_free(wg_keyring *kr);
+
+/* ---- Units for the service (unitinfo.c) ---- */
+
+/* A unit with its geometry as GeoJSON text (RFC 7946, 7 decimals). */
+typedef struct wg_unit_info {
+    char *code, *name, *level, *parent, *kind, *valid_from, *valid_to; /* NULL if none */
+    double area_m2;
+    char *geojson;
+} wg_unit_info;
+
+/* Reads the unit with `code` valid on `at` (YYYY-MM-DD; NULL = current).
+ * On success *out is new; free with wg_unit_info_free(). WG_ERR_NOT_FOUND
+ * if no such unit. */
+WG_API wg_status wg_unit_get(wg_ws *ws, const char *code, const char *at, wg_unit_info **out);
+WG_API void wg_unit_info_free(wg_unit_info *u);
+
+/* A fingerprint of the units, the officer roster and the road network: it
+ * changes when an import, a new version or a repair changes any unit, the
+ * roster is imported again or the roads are imported or rebuilt, so a
+ * long-running service knows when to rebuild its locator, officer index
+ * and graph. Incidents and keys do not change it. */
+WG_API wg_status wg_units_stamp(wg_ws *ws, uint64_t *out);
+
+/* ---- The officer roster in memory (officerindex.c) ---- */
+
+/* Every officer assignment of a workspace in memory, answering exactly as
+ * wg_officers_for_units() without touching the database: for services
+ * making that lookup per request. Immutable once built: any number of
+ * threads may query one index at a time. It does not see later imports
+ * (rebuild when wg_units_stamp() changes). Free with
+ * wg_officer_index_free(). */
+typedef struct wg_officer_index wg_officer_index;
+WG_API wg_status wg_officer_index_build(wg_ws *ws, wg_officer_index **out);
+WG_API void wg_officer_index_free(wg_officer_index *ix);
+/* Assignments held (officer-unit-role rows). */
+WG_API size_t wg_officer_index_count(const wg_officer_index *ix);
+/* Calls `fn` for every officer assigned to one of the `n` unit codes
+ * (at most 500), ordered by role, then name, then officer id; the officer
+ * is borrowed for the call. A non-zero return stops early. */
+WG_API wg_status wg_officer_index_for_units(const wg_officer_index *ix, const char *const *codes,
+                                            size_t n,
+                                            int (*fn)(void *user, const wg_officer *o),
+                                            void *user);
+
+/* ---- Requests of the HTTP service (httpparse.c) ---- */
+
+/* Pure, strict parsers for what clients send, kept in the library so the
+ * fuzzers test exactly what the service runs. On bad input they return
+ * WG_ERR_INVALID_ARG (WG_ERR_FORMAT for malformed syntax) and fill a
+ * wg_input_error: a stable code for programs and a message naming the
+ * parameter or field. They never allocate except wg_json_reader_new(). */
+typedef struct wg_input_error {
+    const char *code; /* static: "malformed_query", "query_too_long", "unknown_parameter",
+                         "duplicate_parameter", "missing_parameter", "invalid_parameter",
+                         "invalid_json", "unknown_field", "duplicate_field",
+                         "missing_field", "invalid_field", "body_too_large" */
+    char message[240];
+} wg_input_error;
+
+typedef enum wg_param_type {
+    WG_PARAM_NUMBER, /* a finite decimal number within [min, max] */
+    WG_PARAM_INT,    /* decimal digits (optional '-') within [min, max] */
+    WG_PARAM_TEXT,   /* UTF-8 without control characters, max bytes = max (0 = 64) */
+    WG_PARAM_ENUM,   /* one of `choices` (NULL-terminated) */
+    WG_PARAM_CRS,    /* see wg_crs_parse() */
+    WG_PARAM_DATE,   /* YYYY-MM-DD, a real date */
+    WG_PARAM_TIME,   /* RFC 3339 with an offset; normalised to UTC "...Z" */
+    WG_PARAM_BBOX,   /* min_lon,min_lat,max_lon,max_lat in range, min <= max */
+    WG_PARAM_POINT   /* lon,lat in range */
+} wg_param_type;
+
+typedef struct wg_param_spec {
+    const char *name;
+    wg_param_type type;
+    int required;
+    double min, max; /* NUMBER, INT: inclusive range (ignored if min >= max); TEXT: max bytes */
+    const char *const *choices;
+} wg_param_spec;
+
+#define WG_QUERY_MAX_PARAMS 16
+#define WG_QUERY_MAX_LEN 4096
+
+typedef struct wg_param_value {
+    int set;
+    double num;       /* NUMBER; INT as double too */
+    int64_t i;        /* INT */
+    double v[4];      /* BBOX; POINT in v[0], v[1] */
+    const char *text; /* decoded text (TEXT, ENUM, CRS, DATE; TIME normalised), in the query */
+    wg_crs_kind crs;  /* CRS */
+    int epsg;
+} wg_param_value;
+
+/* A parsed query: v[i] answers spec[i]. Owns its text; no free needed. */
+typedef struct wg_query {
+    wg_param_value v[WG_QUERY_MAX_PARAMS];
+    char buf[WG_QUERY_MAX_LEN + 64];
+} wg_query;
+
+/* Parses the query string `qs` (`len` bytes, without the '?'): '&'-separated
+ * name=value pairs, percent- and '+'-decoded, each name known to `spec`
+ * (at most WG_QUERY_MAX_PARAMS entries), none twice, the required ones
+ * present, every value valid for its type. Empty pairs are ignored. */
+WG_API wg_status wg_query_parse(const char *qs, size_t len, const wg_param_spec *spec,
+                                size_t nspec, wg_query *out, wg_input_error *err);
+
+/* A report's JSON body, checked: see wg_report_parse(). */
+typedef struct wg_report {
+    double x, y;          /* as sent, in crs */
+    wg_crs_kind crs_kind; /* default WG_CRS_WGS84 */
+    int epsg;
+    char crs[WG_INCIDENT_TEXT_MAX + 1];  /* as sent ("wgs84" if absent) */
+    char reported_at[24];                /* normalised UTC, "" if absent */
+    char category[WG_INCIDENT_TEXT_MAX + 1], reporter[WG_INCIDENT_TEXT_MAX + 1];
+    char ext_id[WG_INCIDENT_TEXT_MAX + 1];
+    char description[WG_INCIDENT_DESC_MAX + 1];
+} wg_report;
+
+/* A JSON reader (SQLite's JSON parser on a private in-memory database).
+ * One thread at a time. Free with wg_json_reader_free(). */
+typedef struct wg_json_reader wg_json_reader;
+WG_API wg_status wg_json_reader_new(wg_json_reader **out);
+WG_API void wg_json_reader_free(wg_json_reader *r);
+
+/* Parses the body of POST /v1/incidents: one RFC 8259 object with "lon" and
+ * "lat" (numbers; longitude/easting first) and optionally "crs", "category",
+ * "description", "reported_at" (RFC 3339), "reporter" and "ext_id"
+ * (strings); no other member, none twice. Coordinates must be finite and,
+ * for the geographic CRSs, within +-180/+-90. At most 64 KiB. */
+WG_API wg_status wg_report_parse(wg_json_reader *r, const char *body, size_t len,
+                                 wg_report *out, wg_input_error *err);
+
 #ifdef __cplusplus
 }
 #endif
