@@ -100,6 +100,25 @@ q=json.load(open(sys.argv[1]))["query"]; print("%.7f,%.7f" % (q["wgs84_lon"], q[
         --minutes 10,30 -o "$EXPORT/service_area.gpkg"
 }
 step "10- and 30-minute service area of one incident" isochrone
+# The HTTP service: a key scoped to the county (admin: it locates and reports), one report over
+# HTTP, read back, then a clean shutdown (SIGTERM drains).
+serve_demo() {
+    local key port pid
+    key=$("$WANGGE" keys add "$WS" --name demo --role admin --scope 320724 | tail -n 1)
+    rm -f "$OUT/serve.port"
+    "$WANGGE" serve "$WS" --listen 127.0.0.1:0 --port-file "$OUT/serve.port" --quiet &
+    pid=$!
+    for _ in $(seq 100); do [ -s "$OUT/serve.port" ] && break; sleep 0.1; done
+    port=$(cat "$OUT/serve.port")
+    curl -sf -H "Authorization: Bearer $key" \
+        "http://127.0.0.1:$port/v1/locate?lon=$LON1&lat=$LAT1&crs=$CRS1" >"$OUT/http_locate.json"
+    curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+        -d "{\"lon\":$LON2,\"lat\":$LAT2,\"crs\":\"wgs84\",\"category\":\"环境卫生\",\"description\":\"demo report\",\"reporter\":\"demo\"}" \
+        "http://127.0.0.1:$port/v1/incidents" >"$OUT/http_report.json"
+    kill -TERM "$pid"
+    wait "$pid"
+}
+step "HTTP service: locate and report over HTTP" serve_demo
 step "export grids (GeoJSON)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.geojson"
 step "export grids (Shapefile)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.shp"
 step "export grids (GeoPackage)" "$WANGGE" export "$WS" --layer grids -o "$EXPORT/grids.gpkg"
@@ -130,6 +149,7 @@ cat <<EOF
   route              $OUT/route.geojson
   dispatch           $OUT/dispatch.json
   service area       $EXPORT/service_area.gpkg (10 and 30 minutes by car)
+  HTTP answers       $OUT/http_locate.json, $OUT/http_report.json (wangge serve)
 EOF
 if [ "$validate_errors" != 0 ]; then
     echo "demo: done, but validation found $errors error(s): see $OUT/validate.json" >&2

@@ -16,6 +16,7 @@ PACKAGES=(
     libcjson-dev                       # JSON output
     libmicrohttpd-dev                  # the HTTP service
     python3                            # test oracles
+    curl                               # the demo and HTTP tests talk to wangge serve
     clang libclang-rt-14-dev           # libFuzzer and sanitizer runtimes
 )
 
