@@ -45,12 +45,13 @@ int cmd_export(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_locate(int argc, char **argv);
 int cmd_place(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 int cmd_roads(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_dispatch(int argc, char **argv);
 int cmd_isochrone(int argc, char **argv);
 int cmd_coverage(int argc, char **argv);
-int cmd_serve(int argc, char **argv);
-int cmd_keys(int argc, char **argv);
+int cmd_heatmap(int argc, char **argv);
 
 #endif

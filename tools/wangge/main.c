@@ -14,13 +14,14 @@ static const cli_cmd COMMANDS[] = {
     {"info", "summarise a workspace (JSON)", cmd_info},
     {"locate", "which units and officers own a GPS point (JSON)", cmd_locate},
     {"place", "place a file of points (CSV, GeoJSON, ...) in their grids", cmd_place},
+    {"serve", "the HTTP service for handsets and the command center", cmd_serve},
+    {"keys", "API keys of the HTTP service: add, list, revoke", cmd_keys},
     {"roads", "build the road graph from OpenStreetMap or a line layer", cmd_roads},
     {"route", "the fastest route between two points (GeoJSON)", cmd_route},
     {"dispatch", "rank officers by travel time to an incident (JSON)", cmd_dispatch},
     {"isochrone", "service areas: where one can be within T minutes", cmd_isochrone},
     {"coverage", "how much of every grid a service area covers", cmd_coverage},
-    {"serve", "the HTTP service for handsets and the command center", cmd_serve},
-    {"keys", "API keys of the HTTP service: add, list, revoke", cmd_keys},
+    {"heatmap", "kernel density of incidents as a GeoTIFF and PNG (QGIS's numbers)", cmd_heatmap},
 };
 
 static void usage(FILE *out) {

@@ -655,6 +655,162 @@ WG_API wg_status wg_dispatch(wg_router *r, const wg_stations *s, double lon, dou
 WG_API void wg_dispatch_free(wg_dispatch_result *d);
 
 /* ------------------------------------------------------------------------ */
+/* Heatmaps (density.c)                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Kernel shapes, numbered as the KERNEL parameter of QGIS's "Heatmap
+ * (Kernel Density Estimation)" (qgis:heatmapkerneldensityestimation). */
+typedef enum wg_kernel {
+    WG_KERNEL_QUARTIC = 0, /* (1 - (d/r)^2)^2, also called biweight */
+    WG_KERNEL_TRIANGULAR,  /* 1 - (1 - decay) d/r */
+    WG_KERNEL_UNIFORM,     /* 1 */
+    WG_KERNEL_TRIWEIGHT,   /* (1 - (d/r)^2)^3 */
+    WG_KERNEL_EPANECHNIKOV,/* 1 - (d/r)^2 */
+    WG_KERNEL_COUNT
+} wg_kernel;
+
+/* "quartic", "triangular", ...; static text. NULL for an out-of-range value. */
+WG_API const char *wg_kernel_name(wg_kernel kernel);
+/* Parses a kernel name; returns WG_ERR_INVALID_ARG if unknown. */
+WG_API wg_status wg_kernel_parse(const char *name, wg_kernel *out);
+
+/* What to estimate. The values are QGIS's: a point of weight w adds
+ * w * K(d) to every pixel whose centre lies within `radius` of it (d <= r),
+ * where K is the kernel above ("raw"), or the kernel times the constant
+ * that makes its integral 1 ("scaled": uniform 1/(pi r^2), quartic
+ * 3/(pi r^2), triweight 4/(pi r^2), epanechnikov 2/(pi r^2), triangular
+ * 3/((1 + 2 decay) pi r^2) for decay >= 0 and unscaled below 0), so a
+ * scaled raster is a density per square CRS unit that integrates to the
+ * total weight. The quartic constant is QGIS's since its fix of February
+ * 2025 (QGIS issue 60616); older QGIS (e.g. 3.22) multiplied it by 116/16. */
+typedef struct wg_kde_params {
+    double radius; /* kernel radius (bandwidth) in CRS units (metres); > 0 */
+    double pixel;  /* pixel size in CRS units; > 0 */
+    wg_kernel kernel;
+    double decay;  /* triangular only: the kernel's value at the radius relative to
+                    * its centre (QGIS's decay ratio); 0 = a plain cone */
+    int scaled;    /* 0 = raw values, 1 = scaled (density) values */
+    int threads;   /* worker threads; 0 = one per CPU */
+} wg_kde_params;
+
+/* A north-up grid of values in a projected CRS. Pixel (row, col) spans
+ * [xmin + col*pixel, xmin + (col+1)*pixel] x [ymax - (row+1)*pixel,
+ * ymax - row*pixel]; its centre is where its value is computed. */
+typedef struct wg_raster {
+    int cols, rows;
+    double xmin, ymin, xmax, ymax; /* the bounds the grid was framed on */
+    double pixel;
+    int epsg;  /* CRS of the coordinates; 0 if unknown */
+    float *v;  /* rows*cols values, row 0 at the top (north); NaN = no data */
+} wg_raster;
+
+/* Creates a zero-filled raster framed on the bounds as QGIS frames a
+ * heatmap: origin (xmin, ymax), ceil((xmax - xmin)/pixel) + 1 columns and
+ * ceil((ymax - ymin)/pixel) + 1 rows (so it reaches past xmax and below
+ * ymin). On success *out is new; free with wg_raster_free(). Returns
+ * WG_ERR_INVALID_ARG for non-finite or inverted bounds or pixel <= 0, and
+ * WG_ERR_NOMEM when the grid does not fit in memory (or exceeds 2^31
+ * pixels). */
+WG_API wg_status wg_raster_create(wg_ctx *ctx, double xmin, double ymin, double xmax, double ymax,
+                                  double pixel, int epsg, wg_raster **out);
+WG_API void wg_raster_free(wg_raster *r);
+
+/* Adds the kernels of `n` points (x[i], y[i] in the raster's CRS, weight
+ * w[i], or 1 when `w` is NULL) to `r`, pixel for pixel as QGIS's
+ * QgsKernelDensityEstimation does on a raster framed on the same bounds
+ * (see wg_raster_create), including its placement rules: a kernel covers a
+ * square of 2b+1 pixels, b = floor(r/pixel), plus one when the remainder is
+ * over half a CRS unit; the pixel's column is counted from the left edge
+ * and its row from the bottom edge for the distance but from the top edge
+ * for placement, so the kernel's centre lands at y' = ymin + ymax - y +
+ * (floor((y - ymin)/pixel) - floor((ymax - y)/pixel)) * pixel, within one
+ * pixel of y. Points farther out than the bounds are stamped too, clipped.
+ * Points or weights that are not finite are skipped. `r->pixel` must equal
+ * `p->pixel`. Runs on p->threads threads; reports progress as "heatmap".
+ * Returns WG_ERR_INVALID_ARG for bad parameters, WG_ERR_INTERRUPTED if the
+ * progress callback asks to stop (r then holds part of the sum). */
+WG_API wg_status wg_kde_add(wg_ctx *ctx, wg_raster *r, const wg_kde_params *p, const double *x,
+                            const double *y, const double *w, size_t n);
+
+#define WG_TIFF_UNCOMPRESSED 1 /* flag of wg_raster_write_tiff(): no DEFLATE */
+
+/* Writes `r` as a single-band Float32 GeoTIFF (tiled, DEFLATE unless
+ * `flags` has WG_TIFF_UNCOMPRESSED), georeferenced in EPSG:r->epsg, NaN
+ * written as the nodata value -9999 (QGIS's). `meta` is NULL or a
+ * NULL-terminated list of "KEY=VALUE" strings stored as dataset metadata.
+ * Written aside and moved into place when complete. */
+WG_API wg_status wg_raster_write_tiff(wg_ctx *ctx, const wg_raster *r, const char *path,
+                                      const char *const *meta, int flags);
+
+/* Writes `r` as an RGBA PNG for draping on a map: yellow-orange-red by
+ * value from 0 to `vmax` (values above are clamped; vmax <= 0 means the
+ * raster's maximum), alpha 0 where the value is 0, negative or no data;
+ * beside it PATH's world file (.pgw, from the PNG's extension) and a legend
+ * image STEM_legend.png (the colour bar with 0, vmax/2 and vmax marked).
+ * All are written aside and moved into place together. */
+WG_API wg_status wg_raster_write_png(wg_ctx *ctx, const wg_raster *r, const char *path,
+                                     double vmax);
+
+/* Where the heatmap's raster is framed. */
+typedef enum wg_extent_kind {
+    WG_EXTENT_DATA = 0, /* the selected points' extent grown by the radius (as QGIS) */
+    WG_EXTENT_GRIDS,    /* the extent of the current admin units and grids, snapped
+                         * outward to multiples of the pixel size; pixels whose centre
+                         * is outside all of them are no data */
+    WG_EXTENT_BOX       /* opts->box, in the metric CRS */
+} wg_extent_kind;
+
+/* Options of wg_heatmap(). Zero-initialise, then set what you need;
+ * strings are borrowed for the duration of the call. */
+typedef struct wg_heatmap_opts {
+    wg_kde_params kde;
+    const char *input;        /* points file (any OGR source); NULL = the stored incidents */
+    const char *layer;        /* input layer; NULL = the first */
+    const char *lon_field;    /* input coordinates: NULL = the point geometry if the layer */
+    const char *lat_field;    /*   has one, else lon/lng/longitude/x and lat/latitude/y */
+    const char *crs;          /* CRS of the input coordinates (see wg_crs_parse); NULL = the
+                               * layer's own CRS when it has one, else WGS84 */
+    const char *weight_field; /* numeric incidents column or input field; NULL = weight 1.
+                               * Empty or non-numeric values weigh 0 (as QGIS) */
+    const char *from, *to;    /* YYYY-MM-DD, inclusive, compared with the date as reported
+                               * (the first 10 characters of reported_at); NULL = open */
+    const char *category;     /* only incidents of this category; NULL = all */
+    wg_extent_kind extent;
+    double box[4];            /* xmin, ymin, xmax, ymax for WG_EXTENT_BOX */
+    const char *tif;          /* the GeoTIFF to write (required) */
+    const char *png;          /* the coloured PNG to write as well, or NULL */
+    double png_max;           /* top of the PNG's colour scale; 0 = the raster's maximum */
+    int uncompressed;         /* write the GeoTIFF without DEFLATE (faster, ~1.6x larger) */
+} wg_heatmap_opts;
+
+/* What wg_heatmap() did. */
+typedef struct wg_heatmap_report {
+    int64_t points;  /* points stamped */
+    int64_t skipped; /* rows without usable coordinates (input files only) */
+    int empty;       /* no point was selected: the raster is all zero */
+    wg_extent_kind extent; /* the framing used (GRIDS when an empty DATA selection fell back) */
+    int epsg;        /* the raster's CRS: the workspace's metric CRS */
+    int cols, rows;
+    double xmin, ymin, xmax, ymax; /* the bounds the raster was framed on */
+    double max;      /* largest pixel value */
+    double integral; /* sum of the values times the pixel area (the total weight
+                      * when scaled, up to discretisation) */
+    double png_max;  /* top of the PNG's colour scale (0 without a PNG) */
+    double seconds_read, seconds_kde, seconds_write;
+} wg_heatmap_report;
+
+/* Estimates the density of the stored incidents (or of opts->input's
+ * points) selected by date and category, in the workspace's metric CRS,
+ * and writes opts->tif (see wg_raster_write_tiff) and, with opts->png,
+ * the PNG, world file and legend (see wg_raster_write_png); outputs are
+ * moved into place only when all are complete. An empty selection is not
+ * an error: the raster is all zero, framed on the grids' extent when the
+ * data extent was asked for, and report->empty says so. Returns
+ * WG_ERR_NOT_FOUND for a missing input, field or (with GRIDS framing, or
+ * an empty selection) grids. `report` may be NULL. */
+WG_API wg_status wg_heatmap(wg_ws *ws, const wg_heatmap_opts *opts, wg_heatmap_report *report);
+
+/* ------------------------------------------------------------------------ */
 /* Service areas (isochrone.c, coverage.c)                                  */
 /* ------------------------------------------------------------------------ */
 
