@@ -100,6 +100,8 @@ q=json.load(open(sys.argv[1]))["query"]; print("%.7f,%.7f" % (q["wgs84_lon"], q[
         --minutes 10,30 -o "$EXPORT/service_area.gpkg"
 }
 step "10- and 30-minute service area of one incident" isochrone
+step "heatmap of the stored incidents" "$WANGGE" heatmap "$WS" --radius 200 --pixel 10 --extent grids \
+    -o "$EXPORT/heatmap.tif" --png "$EXPORT/heatmap.png"
 # The HTTP service: a key scoped to the county (admin: it locates and reports), one report over
 # HTTP, read back, then a clean shutdown (SIGTERM drains).
 serve_demo() {
@@ -149,6 +151,7 @@ cat <<EOF
   route              $OUT/route.geojson
   dispatch           $OUT/dispatch.json
   service area       $EXPORT/service_area.gpkg (10 and 30 minutes by car)
+  heatmap            $EXPORT/heatmap.tif (Float32 GeoTIFF), $EXPORT/heatmap.png (+ .pgw, legend)
   HTTP answers       $OUT/http_locate.json, $OUT/http_report.json (wangge serve)
 EOF
 if [ "$validate_errors" != 0 ]; then
