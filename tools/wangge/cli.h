@@ -24,8 +24,13 @@ wg_ctx *cli_ctx(void);
 void cli_progress_done(void);
 
 /* Prints a JSON value on stdout (one line unless `pretty`) and frees it. */
-struct cJSON;
-void cli_json_out(struct cJSON *o, int pretty);
+typedef struct cJSON cJSON;
+void cli_json_out(cJSON *o, int pretty);
+
+/* A route as a GeoJSON Feature (see `wangge route --help`), and a snapped
+ * point as JSON; new objects, owned by the caller (json_roads.c). */
+cJSON *cli_route_json(const wg_route *rt, const char *profile);
+cJSON *cli_snap_json(const wg_snap *s);
 
 /* Parses a CRS argument "EPSG:n" / "n" into an EPSG code; 0 if malformed. */
 int cli_parse_epsg(const char *s);

@@ -219,15 +219,6 @@ static wg_status open_router(const char *cmd, wg_ctx *ctx, const char *wsp, cons
     return st;
 }
 
-static cJSON *snap_json(const wg_snap *s) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "lon", r7(s->lon));
-    cJSON_AddNumberToObject(o, "lat", r7(s->lat));
-    cJSON_AddNumberToObject(o, "distance_m", r1(s->dist_m));
-    cJSON_AddNumberToObject(o, "edge_id", (double)s->edge_id);
-    if (s->name && *s->name) cJSON_AddStringToObject(o, "street", s->name);
-    return o;
-}
 
 /* ---- wangge route ------------------------------------------------------------ */
 
@@ -317,48 +308,6 @@ static int route_bench(wg_router *r, const wg_graph *g, const char *profile, lon
     return EXIT_OK;
 }
 
-static cJSON *route_feature(const wg_route *rt, const char *profile) {
-    cJSON *f = cJSON_CreateObject(), *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "type", "Feature");
-    if (rt->status == WG_ROUTE_FOUND) {
-        cJSON *g = cJSON_AddObjectToObject(f, "geometry");
-        cJSON_AddStringToObject(g, "type", "LineString");
-        cJSON *cs = cJSON_AddArrayToObject(g, "coordinates");
-        for (size_t i = 0; i < rt->npoints; i++) {
-            cJSON *pt = cJSON_CreateArray();
-            cJSON_AddItemToArray(pt, cJSON_CreateNumber(r7(rt->coords[2 * i])));
-            cJSON_AddItemToArray(pt, cJSON_CreateNumber(r7(rt->coords[2 * i + 1])));
-            cJSON_AddItemToArray(cs, pt);
-        }
-    } else {
-        cJSON_AddNullToObject(f, "geometry");
-    }
-    cJSON_AddItemToObject(f, "properties", p);
-    cJSON_AddStringToObject(p, "status", wg_route_status_name(rt->status));
-    cJSON_AddStringToObject(p, "profile", profile);
-    if (rt->status != WG_ROUTE_FOUND) {
-        cJSON_AddStringToObject(p, "reason", rt->reason);
-    } else {
-        cJSON_AddNumberToObject(p, "duration_s", r3(rt->duration_s));
-        cJSON_AddNumberToObject(p, "distance_m", r1(rt->distance_m));
-        cJSON_AddNumberToObject(p, "walk_m", r1(rt->walk_m));
-        cJSON *streets = cJSON_AddArrayToObject(p, "streets");
-        cJSON *steps = cJSON_AddArrayToObject(p, "steps");
-        for (size_t i = 0; i < rt->nsteps; i++) {
-            const wg_route_step *s = &rt->steps[i];
-            if (*s->name) cJSON_AddItemToArray(streets, cJSON_CreateString(s->name));
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "name", s->name);
-            cJSON_AddNumberToObject(o, "distance_m", r1(s->distance_m));
-            cJSON_AddNumberToObject(o, "duration_s", r3(s->duration_s));
-            cJSON_AddItemToArray(steps, o);
-        }
-    }
-    if (rt->from.name) cJSON_AddItemToObject(p, "from", snap_json(&rt->from));
-    if (rt->to.name) cJSON_AddItemToObject(p, "to", snap_json(&rt->to));
-    cJSON_AddNumberToObject(p, "settled", (double)rt->settled);
-    return f;
-}
 
 int cmd_route(int argc, char **argv) {
     enum { O_FROM = 256, O_TO, O_PROFILE, O_CRS, O_SNAP, O_ALGO, O_BENCH, O_SEED };
@@ -436,7 +385,7 @@ int cmd_route(int argc, char **argv) {
         rc = cli_fail("route", ctx, st);
         goto done;
     }
-    cli_json_out(route_feature(rt, profile), 1);
+    cli_json_out(cli_route_json(rt, profile), 1);
     if (rt->status != WG_ROUTE_FOUND) {
         fprintf(stderr, "wangge route: %s: %s\n", wg_route_status_name(rt->status), rt->reason);
         rc = EXIT_FAIL;
@@ -539,7 +488,7 @@ int cmd_dispatch(int argc, char **argv) {
     if (role) cJSON_AddStringToObject(j, "role", role);
     cJSON_AddStringToObject(j, "status", wg_route_status_name(d->status));
     if (d->status != WG_ROUTE_FOUND) cJSON_AddStringToObject(j, "reason", d->reason);
-    else cJSON_AddItemToObject(j, "snapped", snap_json(&d->at));
+    else cJSON_AddItemToObject(j, "snapped", cli_snap_json(&d->at));
     cJSON *arr = cJSON_AddArrayToObject(j, "officers");
     for (size_t i = 0; i < d->count; i++) {
         const wg_dispatch_hit *h = &d->hits[i];

@@ -115,59 +115,7 @@ static locref *with_roads(req *r, worker *w) {
     return NULL;
 }
 
-static cJSON *snap_json(const wg_snap *s) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "lon", r7(s->lon));
-    cJSON_AddNumberToObject(o, "lat", r7(s->lat));
-    cJSON_AddNumberToObject(o, "distance_m", r1(s->dist_m));
-    cJSON_AddNumberToObject(o, "edge_id", (double)s->edge_id);
-    if (s->name && *s->name) cJSON_AddStringToObject(o, "street", s->name);
-    return o;
-}
 
-/* As `wangge route` prints it. */
-static cJSON *route_feature(const wg_route *rt, const char *profile) {
-    cJSON *f = cJSON_CreateObject(), *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "type", "Feature");
-    if (rt->status == WG_ROUTE_FOUND) {
-        cJSON *g = cJSON_AddObjectToObject(f, "geometry");
-        cJSON_AddStringToObject(g, "type", "LineString");
-        cJSON *cs = cJSON_AddArrayToObject(g, "coordinates");
-        for (size_t i = 0; i < rt->npoints; i++) {
-            cJSON *pt = cJSON_CreateArray();
-            cJSON_AddItemToArray(pt, cJSON_CreateNumber(r7(rt->coords[2 * i])));
-            cJSON_AddItemToArray(pt, cJSON_CreateNumber(r7(rt->coords[2 * i + 1])));
-            cJSON_AddItemToArray(cs, pt);
-        }
-    } else {
-        cJSON_AddNullToObject(f, "geometry");
-    }
-    cJSON_AddItemToObject(f, "properties", p);
-    cJSON_AddStringToObject(p, "status", wg_route_status_name(rt->status));
-    cJSON_AddStringToObject(p, "profile", profile);
-    if (rt->status != WG_ROUTE_FOUND) {
-        cJSON_AddStringToObject(p, "reason", rt->reason);
-    } else {
-        cJSON_AddNumberToObject(p, "duration_s", r3(rt->duration_s));
-        cJSON_AddNumberToObject(p, "distance_m", r1(rt->distance_m));
-        cJSON_AddNumberToObject(p, "walk_m", r1(rt->walk_m));
-        cJSON *streets = cJSON_AddArrayToObject(p, "streets");
-        cJSON *steps = cJSON_AddArrayToObject(p, "steps");
-        for (size_t i = 0; i < rt->nsteps; i++) {
-            const wg_route_step *s = &rt->steps[i];
-            if (*s->name) cJSON_AddItemToArray(streets, cJSON_CreateString(s->name));
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "name", s->name);
-            cJSON_AddNumberToObject(o, "distance_m", r1(s->distance_m));
-            cJSON_AddNumberToObject(o, "duration_s", r3(s->duration_s));
-            cJSON_AddItemToArray(steps, o);
-        }
-    }
-    if (rt->from.name) cJSON_AddItemToObject(p, "from", snap_json(&rt->from));
-    if (rt->to.name) cJSON_AddItemToObject(p, "to", snap_json(&rt->to));
-    cJSON_AddNumberToObject(p, "settled", (double)rt->settled);
-    return f;
-}
 
 void h_route(req *r, worker *w) {
     const wg_param_value *v = r->q.v, *c = &v[TQ_CRS];
@@ -188,7 +136,7 @@ void h_route(req *r, worker *w) {
                       wg_ctx_errmsg(w->ctx));
         } else {
             r->ctype = "application/geo+json";
-            req_reply_json(r, 200, route_feature(way, profile));
+            req_reply_json(r, 200, cli_route_json(way, profile));
         }
     }
     wg_route_free(way);
@@ -247,7 +195,7 @@ void h_dispatch(req *r, worker *w) {
         if (role) cJSON_AddStringToObject(j, "role", role);
         cJSON_AddStringToObject(j, "status", wg_route_status_name(d->status));
         if (d->status != WG_ROUTE_FOUND) cJSON_AddStringToObject(j, "reason", d->reason);
-        else cJSON_AddItemToObject(j, "snapped", snap_json(&d->at));
+        else cJSON_AddItemToObject(j, "snapped", cli_snap_json(&d->at));
         cJSON *arr = cJSON_AddArrayToObject(j, "officers");
         for (size_t i = 0; i < d->count; i++) {
             const wg_dispatch_hit *h = &d->hits[i];
