@@ -32,6 +32,12 @@ void cli_json_out(cJSON *o, int pretty);
 cJSON *cli_route_json(const wg_route *rt, const char *profile);
 cJSON *cli_snap_json(const wg_snap *s);
 
+/* Adds a dispatch's status, snapped point, ranked officers and counts to
+ * `j` (`nst` stations considered). A phone number is included when
+ * `show_phone` is NULL or returns non-zero for the officer. */
+void cli_dispatch_json(cJSON *j, const wg_dispatch_result *d, size_t nst,
+                       int (*show_phone)(const wg_dispatch_hit *h, void *user), void *user);
+
 /* Parses a CRS argument "EPSG:n" / "n" into an EPSG code; 0 if malformed. */
 int cli_parse_epsg(const char *s);
 

@@ -61,3 +61,32 @@ cJSON *cli_route_json(const wg_route *rt, const char *profile) {
     cJSON_AddNumberToObject(p, "settled", (double)rt->settled);
     return f;
 }
+
+void cli_dispatch_json(cJSON *j, const wg_dispatch_result *d, size_t nst,
+                       int (*show_phone)(const wg_dispatch_hit *h, void *user), void *user) {
+    cJSON_AddStringToObject(j, "status", wg_route_status_name(d->status));
+    if (d->status != WG_ROUTE_FOUND) cJSON_AddStringToObject(j, "reason", d->reason);
+    else cJSON_AddItemToObject(j, "snapped", cli_snap_json(&d->at));
+    cJSON *arr = cJSON_AddArrayToObject(j, "officers");
+    for (size_t i = 0; i < d->count; i++) {
+        const wg_dispatch_hit *h = &d->hits[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "officer_id", h->officer_id);
+        cJSON_AddStringToObject(o, "name", h->name);
+        if (*h->phone && (!show_phone || show_phone(h, user)))
+            cJSON_AddStringToObject(o, "phone", h->phone);
+        cJSON_AddStringToObject(o, "role", h->role);
+        cJSON_AddStringToObject(o, "grid", h->grid);
+        cJSON_AddStringToObject(o, "grids", h->grids);
+        cJSON_AddNumberToObject(o, "eta_s", r3(h->eta_s));
+        cJSON_AddNumberToObject(o, "distance_m", r1(h->distance_m));
+        cJSON *stn = cJSON_AddObjectToObject(o, "station");
+        cJSON_AddNumberToObject(stn, "lon", r7(h->lon));
+        cJSON_AddNumberToObject(stn, "lat", r7(h->lat));
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON_AddNumberToObject(j, "stations", (double)nst);
+    if (d->unreachable >= 0) cJSON_AddNumberToObject(j, "unreachable", (double)d->unreachable);
+    cJSON_AddNumberToObject(j, "no_road", (double)d->no_road);
+    cJSON_AddNumberToObject(j, "settled", (double)d->settled);
+}

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double r3(double x) { return round(x * 1000) / 1000; }
 static double r1(double x) { return round(x * 10) / 10; }
 static double r7(double x) { return round(x * 1e7) / 1e7; }
 
@@ -144,6 +143,13 @@ void h_route(req *r, worker *w) {
 }
 
 /* Among the ','-joined grids, one within the scope? */
+static int any_in_scope(const char *grids, const char *scope);
+
+/* Officers' phone numbers are shown only inside the key's scope. */
+static int phone_in_scope(const wg_dispatch_hit *h, void *scope) {
+    return any_in_scope(h->grids, scope);
+}
+
 static int any_in_scope(const char *grids, const char *scope) {
     if (!scope || !*scope) return 1;
     for (const char *s = grids; s && *s;) {
@@ -193,31 +199,7 @@ void h_dispatch(req *r, worker *w) {
         cJSON_AddNumberToObject(at, "wgs84_lat", r7(lat));
         cJSON_AddStringToObject(j, "profile", profile);
         if (role) cJSON_AddStringToObject(j, "role", role);
-        cJSON_AddStringToObject(j, "status", wg_route_status_name(d->status));
-        if (d->status != WG_ROUTE_FOUND) cJSON_AddStringToObject(j, "reason", d->reason);
-        else cJSON_AddItemToObject(j, "snapped", cli_snap_json(&d->at));
-        cJSON *arr = cJSON_AddArrayToObject(j, "officers");
-        for (size_t i = 0; i < d->count; i++) {
-            const wg_dispatch_hit *h = &d->hits[i];
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "officer_id", h->officer_id);
-            cJSON_AddStringToObject(o, "name", h->name);
-            if (*h->phone && any_in_scope(h->grids, r->key.scope))
-                cJSON_AddStringToObject(o, "phone", h->phone);
-            cJSON_AddStringToObject(o, "role", h->role);
-            cJSON_AddStringToObject(o, "grid", h->grid);
-            cJSON_AddStringToObject(o, "grids", h->grids);
-            cJSON_AddNumberToObject(o, "eta_s", r3(h->eta_s));
-            cJSON_AddNumberToObject(o, "distance_m", r1(h->distance_m));
-            cJSON *stn = cJSON_AddObjectToObject(o, "station");
-            cJSON_AddNumberToObject(stn, "lon", r7(h->lon));
-            cJSON_AddNumberToObject(stn, "lat", r7(h->lat));
-            cJSON_AddItemToArray(arr, o);
-        }
-        cJSON_AddNumberToObject(j, "stations", (double)nst);
-        if (d->unreachable >= 0) cJSON_AddNumberToObject(j, "unreachable", (double)d->unreachable);
-        cJSON_AddNumberToObject(j, "no_road", (double)d->no_road);
-        cJSON_AddNumberToObject(j, "settled", (double)d->settled);
+        cli_dispatch_json(j, d, nst, phone_in_scope, (void *)r->key.scope);
         req_reply_json(r, 200, j);
     }
     wg_dispatch_free(d);
