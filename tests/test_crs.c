@@ -4,6 +4,7 @@
  * the same public formulas (sources beside each table), the round trip of
  * our own inverses against our forwards, and PROJ for the zone choice. */
 #include "wangge/wangge.h"
+#include "coords.h"
 #include "test.h"
 
 #include <proj.h>
@@ -229,7 +230,56 @@ static void test_proj_oracle(void) {
     proj_context_destroy(pc);
 }
 
+/* Coordinates as text: the plain-decimal fast path must give strtod's
+ * double, bit for bit, on decimals of every length around its limits
+ * (15 significant digits, 22 after the point), and defer to strtod for the
+ * rest (exponents, spaces, signs, hex). */
+static void test_number_parsing(void) {
+    wg_ctx *ctx = NULL;
+    CHECK_OK(ctx, wg_ctx_new(&ctx));
+    if (!ctx) return;
+    wg_coord_cache cache;
+    memset(&cache, 0, sizeof cache);
+    uint64_t seed = 12345;
+    int bad = 0, n = 0;
+    char sx[64], sy[64];
+    for (int i = 0; i < 200000; i++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        int ip = (int)(seed % 180), nd = (int)((seed >> 8) % 25), neg = (int)((seed >> 13) & 1);
+        uint64_t frac = seed >> 16;
+        /* nd fraction digits of a random 48-bit number, zero-padded */
+        char digits[32];
+        snprintf(digits, sizeof digits, "%024llu", (unsigned long long)(frac % 1000000000000000ull) * 1000000000ull);
+        snprintf(sx, sizeof sx, "%s%d%s%.*s", neg ? "-" : "", ip, nd ? "." : "", nd, digits);
+        snprintf(sy, sizeof sy, "%d.%.*s", ip % 90, nd, digits + (seed >> 40) % 8);
+        wg_coord_result r;
+        wg_coords_from_text(ctx, &cache, sx, sy, NULL, WG_CRS_WGS84, 0, &r);
+        double x = strtod(sx, NULL), y = strtod(sy, NULL);
+        n++;
+        if (!r.ok || memcmp(&x, &r.lon, sizeof x) != 0 || memcmp(&y, &r.lat, sizeof y) != 0) {
+            if (bad++ < 5) fprintf(stderr, "parse '%s' '%s': got %.17g %.17g want %.17g %.17g\n", sx, sy,
+                                   r.lon, r.lat, x, y);
+        }
+    }
+    CHECK(bad == 0);
+    fprintf(stderr, "number parsing: %d pairs equal strtod's\n", n);
+    static const char *const odd[][2] = {{"1.5e1", "2"}, {" 119.5", "34.25 "}, {"+119.5", "+0"},
+                                         {"-0", "-0.0"}, {"119.", ".5"}, {"0x10", "1"},
+                                         {"119.33445300000000000000000001", "34.1"},
+                                         {"0000000000000000000119.5", "34.000"}};
+    for (size_t k = 0; k < sizeof odd / sizeof *odd; k++) {
+        wg_coord_result r;
+        wg_coords_from_text(ctx, &cache, odd[k][0], odd[k][1], NULL, WG_CRS_WGS84, 0, &r);
+        double x = strtod(odd[k][0], NULL), y = strtod(odd[k][1], NULL);
+        CHECK(r.ok);
+        CHECK(memcmp(&x, &r.lon, sizeof x) == 0 && memcmp(&y, &r.lat, sizeof y) == 0);
+    }
+    wg_coord_cache_free(&cache);
+    wg_ctx_free(ctx);
+}
+
 int main(void) {
+    test_number_parsing();
     check_pairs("wgs->gcj", wg_gcj02_from_wgs84, wgs_to_gcj, sizeof wgs_to_gcj / sizeof *wgs_to_gcj);
     check_pairs("gcj->wgs", wg_wgs84_from_gcj02, gcj_to_wgs, sizeof gcj_to_wgs / sizeof *gcj_to_wgs);
     check_pairs("gcj->bd", wg_bd09_from_gcj02, gcj_to_bd, sizeof gcj_to_bd / sizeof *gcj_to_bd);

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,41 @@ void wg_coord_cache_free(wg_coord_cache *cc) {
     memset(cc, 0, sizeof *cc);
 }
 
+/* Plain decimals ("119.334453", "-0.5") without strtod: with at most 15
+ * significant digits and at most 22 after the point, the digits form an
+ * integer M < 2^53 and 10^k is exact, so M / 10^k is one correctly rounded
+ * IEEE division: the very double strtod returns (Clinger's fast path).
+ * Anything else -- exponents, spaces, hex, long mantissas -- returns 0 and
+ * goes to strtod. */
+static int parse_plain_decimal(const char *s, double *out) {
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    int neg = *s == '-';
+    if (*s == '-' || *s == '+') s++;
+    uint64_t m = 0;
+    int digits = 0, frac = -1, any = 0;
+    for (;; s++) {
+        if (*s >= '0' && *s <= '9') {
+            any = 1;
+            if (m || *s != '0') digits++; /* leading zeros are not significant */
+            m = m * 10 + (uint64_t)(*s - '0');
+            if (digits > 15) return 0;
+            if (frac >= 0 && ++frac > 22) return 0;
+        } else if (*s == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            break;
+        }
+    }
+    if (*s || !any) return 0;
+    double v = (double)m / p10[frac > 0 ? frac : 0];
+    *out = neg ? -v : v;
+    return 1;
+}
+
 static int parse_number(const char *s, double *out) {
+    if (parse_plain_decimal(s, out)) return 1;
     while (isspace((unsigned char)*s)) s++;
     if (!*s) return 0;
     char *end;

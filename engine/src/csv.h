@@ -42,4 +42,8 @@ size_t wg_csv_consumed(const wg_csv *csv);
  * for a reader over a slice of a larger file that starts on that line. */
 void wg_csv_set_line(wg_csv *csv, long line);
 
+/* Tests only: 1 makes the reader take every byte through its slow,
+ * byte-at-a-time path, so the fast lane can be compared against it. */
+void wg_csv_set_slow_only(wg_csv *csv, int on);
+
 #endif

@@ -37,6 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     wg_coords_from_text(ctx, &cache, sx, sy, *crs ? crs : NULL, WG_CRS_WGS84, 0, &r);
     if (r.ok) {
         if (r.reason[0]) abort();
+        /* WGS84 rows are taken as written: the numbers must be strtod's,
+         * to the bit, whichever parser read them. */
+        if (!*crs) {
+            char *e1, *e2;
+            double x = strtod(sx, &e1), y = strtod(sy, &e2);
+            if (memcmp(&x, &r.lon, sizeof x) != 0 || memcmp(&y, &r.lat, sizeof y) != 0) abort();
+        }
         if (!isfinite(r.lon) || !isfinite(r.lat) || fabs(r.lon) > 180 || fabs(r.lat) > 90) abort();
     } else if (!r.reason[0]) {
         abort();
