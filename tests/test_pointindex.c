@@ -42,7 +42,7 @@ static size_t read_polys(wg_ctx *ctx, const char *path, GEOSGeometry **out, size
     return n;
 }
 
-static void test_real(wg_ctx *ctx) {
+static void test_real(wg_ctx *ctx, double edges_per_cell) {
     char path[1024];
     snprintf(path, sizeof path, "%s/realworld/chicago_community_areas_77_wgs84.geojson",
              getenv("WG_FIXTURES") ? getenv("WG_FIXTURES") : "fixtures");
@@ -57,7 +57,7 @@ static void test_real(wg_ctx *ctx) {
         return;
     }
     wg_pindex *ix = NULL;
-    CHECK_OK(ctx, wg_pindex_build(ctx, (const GEOSGeometry *const *)g, n, &ix));
+    CHECK_OK(ctx, wg_pindex_build(ctx, (const GEOSGeometry *const *)g, n, edges_per_cell, &ix));
     const GEOSPreparedGeometry *prep[100];
     double bb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
     for (size_t i = 0; i < n; i++) {
@@ -92,8 +92,9 @@ static void test_real(wg_ctx *ctx) {
         if (k == gk && (k == 0 || memcmp(ids, gids, k * sizeof *ids) == 0)) agree++;
         else disagree++;
     }
-    fprintf(stderr, "real: %ld agree (%ld inside), %ld disagree, %ld on a boundary; index %zu bytes\n",
-            agree, inside, disagree, boundary, wg_pindex_memory(ix));
+    fprintf(stderr, "real (%g edges a cell): %ld agree (%ld inside), %ld disagree, %ld on a "
+            "boundary; index %zu bytes\n",
+            edges_per_cell, agree, inside, disagree, boundary, wg_pindex_memory(ix));
     CHECK(disagree == 0);
     CHECK(inside > 50000); /* the points test the polygons, not only the lake */
     /* Single-polygon test agrees too. */
@@ -103,7 +104,7 @@ static void test_real(wg_ctx *ctx) {
 }
 
 /* A 6x5 coverage of irregular quadrilaterals sharing jittered vertices. */
-static void test_partition(wg_ctx *ctx) {
+static void test_partition(wg_ctx *ctx, double edges_per_cell) {
     enum { NX = 6, NY = 5 };
     double vx[NY + 1][NX + 1], vy[NY + 1][NX + 1];
     for (int j = 0; j <= NY; j++)
@@ -125,7 +126,7 @@ static void test_partition(wg_ctx *ctx) {
                                                      NULL, 0);
         }
     wg_pindex *ix = NULL;
-    CHECK_OK(ctx, wg_pindex_build(ctx, (const GEOSGeometry *const *)g, NX * NY, &ix));
+    CHECK_OK(ctx, wg_pindex_build(ctx, (const GEOSGeometry *const *)g, NX * NY, edges_per_cell, &ix));
     long not_one = 0, tested = 0;
     /* Every interior lattice vertex, and points along every shared edge. */
     for (int j = 1; j < NY; j++)
@@ -168,8 +169,11 @@ static void test_partition(wg_ctx *ctx) {
 int main(void) {
     wg_ctx *ctx = NULL;
     CHECK(wg_ctx_new(&ctx) == WG_OK);
-    test_partition(ctx);
-    test_real(ctx);
+    /* The hot-path fineness and the coarse one of rarely asked indexes. */
+    test_partition(ctx, 1);
+    test_partition(ctx, 16);
+    test_real(ctx, 1);
+    test_real(ctx, 16);
     wg_ctx_free(ctx);
     TEST_MAIN_END();
 }

@@ -27,6 +27,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,7 @@ struct wg_pindex {
     edge *cell_edges; /* copies of the edges of PARTIAL entries, cell by cell:
                          one cache line fetch instead of one per edge */
     size_t ncell_edges;
+    int borrowed; /* arrays point into a mapping (wg_pindex_load) */
 };
 
 /* ---- exact-ish predicates --------------------------------------------- */
@@ -184,8 +186,14 @@ size_t wg_pindex_memory(const wg_pindex *ix) {
            ix->ncell_ent * sizeof(cellent);
 }
 
+size_t wg_pindex_npoly(const wg_pindex *ix) { return ix ? ix->npoly : 0; }
+
 void wg_pindex_free(wg_pindex *ix) {
     if (!ix) return;
+    if (ix->borrowed) {
+        free(ix);
+        return;
+    }
     free(ix->polys);
     free(ix->edges);
     free(ix->band_off);
@@ -194,6 +202,100 @@ void wg_pindex_free(wg_pindex *ix) {
     free(ix->cell_ent);
     free(ix->cell_edges);
     free(ix);
+}
+
+/* ---- saving and loading ------------------------------------------------- */
+
+/* The header: every count, then the grid's geometry. */
+typedef struct saved_head {
+    uint64_t npoly, nedges, nband_off, nband_edges, ncell_ent, ncell_edges, nx, ny;
+    double gx0, gy0, cw, ch;
+} saved_head;
+
+static int put_arr(FILE *fp, const void *p, size_t bytes) {
+    static const char zero[8] = {0};
+    size_t pad = (8 - bytes % 8) % 8;
+    return (bytes && fwrite(p, 1, bytes, fp) != bytes) || (pad && fwrite(zero, 1, pad, fp) != pad)
+               ? -1
+               : 0;
+}
+
+int wg_pindex_save(const wg_pindex *ix, FILE *fp) {
+    saved_head h = {ix->npoly, ix->nedges, ix->nband_off, ix->nband_edges, ix->ncell_ent,
+                    ix->ncell_edges, ix->nx, ix->ny, ix->gx0, ix->gy0, ix->cw, ix->ch};
+    return put_arr(fp, &h, sizeof h) || put_arr(fp, ix->polys, ix->npoly * sizeof *ix->polys) ||
+                   put_arr(fp, ix->edges, ix->nedges * sizeof *ix->edges) ||
+                   put_arr(fp, ix->band_off, (ix->nband_off + 1) * sizeof *ix->band_off) ||
+                   put_arr(fp, ix->band_edges, ix->nband_edges * sizeof *ix->band_edges) ||
+                   put_arr(fp, ix->cell_off, ((size_t)ix->nx * ix->ny + 1) * sizeof *ix->cell_off) ||
+                   put_arr(fp, ix->cell_ent, ix->ncell_ent * sizeof *ix->cell_ent) ||
+                   put_arr(fp, ix->cell_edges, ix->ncell_edges * sizeof *ix->cell_edges)
+               ? -1
+               : 0;
+}
+
+/* Points *dst at `count` items of `size` bytes at *off; -1 past the end. */
+static int take_arr(const unsigned char *base, size_t len, size_t *off, uint64_t count,
+                    size_t size, const void **dst) {
+    if (count > (SIZE_MAX - 8) / size) return -1;
+    size_t bytes = (size_t)count * size, padded = bytes + (8 - bytes % 8) % 8;
+    if (*off > len || padded > len - *off) return -1;
+    *dst = base + *off;
+    *off += padded;
+    return 0;
+}
+
+int wg_pindex_load(const unsigned char *base, size_t len, size_t *off, wg_pindex **out) {
+    const saved_head *h;
+    if (take_arr(base, len, off, 1, sizeof *h, (const void **)&h)) return -1;
+    if (h->npoly >= (1u << 31) || h->nx == 0 || h->ny == 0 || h->nx > 8192 || h->ny > 8192 ||
+        h->nedges > UINT32_MAX || h->ncell_edges > UINT32_MAX || h->nband_edges > UINT32_MAX ||
+        h->nband_off > UINT32_MAX || h->ncell_ent > UINT32_MAX || !(h->cw > 0) || !(h->ch > 0) ||
+        !isfinite(h->gx0) || !isfinite(h->gy0) || !isfinite(h->cw) || !isfinite(h->ch))
+        return -1;
+    wg_pindex *ix = calloc(1, sizeof *ix);
+    if (!ix) return -1;
+    ix->borrowed = 1;
+    ix->npoly = h->npoly, ix->nedges = h->nedges, ix->nband_off = h->nband_off;
+    ix->nband_edges = h->nband_edges, ix->ncell_ent = h->ncell_ent;
+    ix->ncell_edges = h->ncell_edges, ix->nx = (uint32_t)h->nx, ix->ny = (uint32_t)h->ny;
+    ix->gx0 = h->gx0, ix->gy0 = h->gy0, ix->cw = h->cw, ix->ch = h->ch;
+    size_t ncell = (size_t)ix->nx * ix->ny;
+    if (take_arr(base, len, off, ix->npoly, sizeof(poly), (const void **)&ix->polys) ||
+        take_arr(base, len, off, ix->nedges, sizeof(edge), (const void **)&ix->edges) ||
+        take_arr(base, len, off, ix->nband_off + 1, sizeof(uint32_t), (const void **)&ix->band_off) ||
+        take_arr(base, len, off, ix->nband_edges, sizeof(uint32_t), (const void **)&ix->band_edges) ||
+        take_arr(base, len, off, ncell + 1, sizeof(uint32_t), (const void **)&ix->cell_off) ||
+        take_arr(base, len, off, ix->ncell_ent, sizeof(cellent), (const void **)&ix->cell_ent) ||
+        take_arr(base, len, off, ix->ncell_edges, sizeof(edge), (const void **)&ix->cell_edges))
+        goto bad;
+    /* Every index the queries follow stays inside its array. */
+    for (size_t i = 0; i < ix->npoly; i++) {
+        const poly *p = &ix->polys[i];
+        if ((uint64_t)p->e0 + p->ne > ix->nedges || p->nbands < 1 ||
+            (uint64_t)p->band0 + p->nbands > ix->nband_off || !(p->band_h > 0) ||
+            !isfinite(p->band_h) || !(p->bb[0] <= p->bb[2]) || !(p->bb[1] <= p->bb[3]) ||
+            !isfinite(p->bb[0] + p->bb[1] + p->bb[2] + p->bb[3]))
+            goto bad;
+        for (uint32_t b = 0; b <= p->nbands; b++)
+            if (ix->band_off[p->band0 + b] > ix->nband_edges ||
+                (b && ix->band_off[p->band0 + b] < ix->band_off[p->band0 + b - 1]))
+                goto bad;
+    }
+    for (size_t k = 0; k < ix->nband_edges; k++)
+        if (ix->band_edges[k] >= ix->nedges) goto bad;
+    if (ix->cell_off[0] != 0 || ix->cell_off[ncell] != ix->ncell_ent) goto bad;
+    for (size_t c = 0; c < ncell; c++)
+        if (ix->cell_off[c + 1] < ix->cell_off[c]) goto bad;
+    for (size_t k = 0; k < ix->ncell_ent; k++) {
+        const cellent *ce = &ix->cell_ent[k];
+        if (ce->id >= ix->npoly || (uint64_t)ce->e0 + ce->ne > ix->ncell_edges) goto bad;
+    }
+    *out = ix;
+    return 0;
+bad:
+    free(ix);
+    return -1;
 }
 
 /* ---- building ------------------------------------------------------------ */
@@ -307,16 +409,6 @@ static wg_status build_bands(wg_pindex *ix) {
         }                                                                     \
     } while (0)
 
-typedef struct pair {
-    uint32_t cell, edge;
-} pair;
-
-static int cmp_pair(const void *a, const void *b) {
-    const pair *x = a, *y = b;
-    if (x->cell != y->cell) return x->cell < y->cell ? -1 : 1;
-    return (x->edge > y->edge) - (x->edge < y->edge);
-}
-
 typedef struct tmpent {
     uint32_t cell;
     cellent ce;
@@ -325,50 +417,73 @@ typedef struct tmpent {
 /* For each polygon: the cells its edges come near (with those edges), then
  * every cell of its bounding box: near an edge -> PARTIAL with the edge list
  * and the centre's status; else FULL if inside; else nothing. The entries
- * are then grouped by cell (counting sort, keeping polygon order). */
+ * are then grouped by cell (counting sort, keeping polygon order).
+ *
+ * Two things keep this linear: the edges are bucketed by cell with a
+ * counting sort over the polygon's bounding box (edge order kept), and a
+ * cell no edge comes near has the status of its western neighbour when that
+ * one had no edge near it either -- the segment between their centres stays
+ * inside the two cells, which no edge meets -- so a row of such cells costs
+ * one point-in-polygon test, not one per cell. */
 static wg_status build_cells(wg_pindex *ix) {
     size_t ncell = (size_t)ix->nx * ix->ny;
-    pair *pairs = NULL;
-    size_t npairs = 0, cap_pairs = 0;
+    uint32_t *bucket = NULL, *bedge = NULL; /* per bbox cell: offsets; edges */
+    size_t cap_bucket = 0, cap_bedge = 0;
     tmpent *ents = NULL;
     size_t nents = 0, cap_ents = 0, cap_edges = 0;
     const double mx = ix->cw * 1e-6, my = ix->ch * 1e-6; /* margin against rounding */
     for (size_t i = 0; i < ix->npoly; i++) {
         const poly *p = &ix->polys[i];
-        npairs = 0;
-        for (uint32_t k = p->e0; k < p->e0 + p->ne; k++) {
-            const edge *e = &ix->edges[k];
-            double x0 = fmin(e->ax, e->bx) - mx, x1 = fmax(e->ax, e->bx) + mx;
-            long cx0 = (long)floor((x0 - ix->gx0) / ix->cw), cx1 = (long)floor((x1 - ix->gx0) / ix->cw);
-            long cy0 = (long)floor((e->ay - my - ix->gy0) / ix->ch);
-            long cy1 = (long)floor((e->by + my - ix->gy0) / ix->ch);
-            cx0 = cx0 < 0 ? 0 : cx0, cy0 = cy0 < 0 ? 0 : cy0;
-            cx1 = cx1 >= (long)ix->nx ? (long)ix->nx - 1 : cx1;
-            cy1 = cy1 >= (long)ix->ny ? (long)ix->ny - 1 : cy1;
-            GROW(pairs, npairs, cap_pairs, (size_t)((cx1 - cx0 + 1) * (cy1 - cy0 + 1)));
-            for (long cy = cy0; cy <= cy1; cy++)
-                for (long cx = cx0; cx <= cx1; cx++)
-                    pairs[npairs++] = (pair){(uint32_t)(cy * ix->nx + cx), k};
-        }
-        if (npairs) qsort(pairs, npairs, sizeof *pairs, cmp_pair);
-        long cx0 = (long)floor((p->bb[0] - ix->gx0) / ix->cw), cx1 = (long)floor((p->bb[2] - ix->gx0) / ix->cw);
-        long cy0 = (long)floor((p->bb[1] - ix->gy0) / ix->ch), cy1 = (long)floor((p->bb[3] - ix->gy0) / ix->ch);
+        long cx0 = (long)floor((p->bb[0] - mx - ix->gx0) / ix->cw), cx1 = (long)floor((p->bb[2] + mx - ix->gx0) / ix->cw);
+        long cy0 = (long)floor((p->bb[1] - my - ix->gy0) / ix->ch), cy1 = (long)floor((p->bb[3] + my - ix->gy0) / ix->ch);
         cx0 = cx0 < 0 ? 0 : cx0, cy0 = cy0 < 0 ? 0 : cy0;
         cx1 = cx1 >= (long)ix->nx ? (long)ix->nx - 1 : cx1;
         cy1 = cy1 >= (long)ix->ny ? (long)ix->ny - 1 : cy1;
-        size_t pp = 0; /* walks the sorted pairs as cells ascend */
-        for (long cy = cy0; cy <= cy1; cy++)
+        if (!p->ne || cx1 < cx0 || cy1 < cy0) continue;
+        size_t bw = (size_t)(cx1 - cx0 + 1), nb = bw * (size_t)(cy1 - cy0 + 1);
+        GROW(bucket, 0, cap_bucket, nb + 2);
+        memset(bucket, 0, (nb + 2) * sizeof *bucket);
+        /* Pass 0 counts the (cell, edge) pairs, pass 1 files the edges. */
+        for (int pass = 0; pass < 2; pass++) {
+            for (uint32_t k = p->e0; k < p->e0 + p->ne; k++) {
+                const edge *e = &ix->edges[k];
+                double x0 = fmin(e->ax, e->bx) - mx, x1 = fmax(e->ax, e->bx) + mx;
+                long ex0 = (long)floor((x0 - ix->gx0) / ix->cw), ex1 = (long)floor((x1 - ix->gx0) / ix->cw);
+                long ey0 = (long)floor((e->ay - my - ix->gy0) / ix->ch);
+                long ey1 = (long)floor((e->by + my - ix->gy0) / ix->ch);
+                ex0 = ex0 < cx0 ? cx0 : ex0, ey0 = ey0 < cy0 ? cy0 : ey0;
+                ex1 = ex1 > cx1 ? cx1 : ex1, ey1 = ey1 > cy1 ? cy1 : ey1;
+                for (long cy = ey0; cy <= ey1; cy++)
+                    for (long cx = ex0; cx <= ex1; cx++) {
+                        size_t lc = (size_t)(cy - cy0) * bw + (size_t)(cx - cx0);
+                        if (pass == 0) bucket[lc + 2]++;
+                        else bedge[bucket[lc + 1]++] = k;
+                    }
+            }
+            if (pass == 0) {
+                for (size_t c = 2; c < nb + 2; c++) bucket[c] += bucket[c - 1];
+                GROW(bedge, 0, cap_bedge, bucket[nb + 1] + 1);
+            }
+        }
+        /* Now the edges of bbox cell lc are bedge[bucket[lc] .. bucket[lc+1]). */
+        for (long cy = cy0; cy <= cy1; cy++) {
+            int run_valid = 0, run_inside = 0; /* status of the edge-free cell to the west */
             for (long cx = cx0; cx <= cx1; cx++) {
                 uint32_t c = (uint32_t)(cy * ix->nx + cx);
+                size_t lc = (size_t)(cy - cy0) * bw + (size_t)(cx - cx0);
                 double rx = ix->gx0 + (cx + 0.5) * ix->cw, ry = ix->gy0 + (cy + 0.5) * ix->ch;
-                while (pp < npairs && pairs[pp].cell < c) pp++;
                 cellent ce = {(uint32_t)i, 0, 0, 0};
-                int inside = poly_contains(ix, p, rx, ry);
-                if (pp < npairs && pairs[pp].cell == c) {
+                uint32_t b0 = bucket[lc], b1 = bucket[lc + 1];
+                if (b0 == b1) {
+                    if (!run_valid) run_inside = poly_contains(ix, p, rx, ry), run_valid = 1;
+                    if (!run_inside) continue;
+                    ce.flags = ENT_FULL;
+                } else {
+                    run_valid = 0;
                     ce.e0 = (uint32_t)ix->ncell_edges;
-                    for (; pp < npairs && pairs[pp].cell == c; pp++) {
-                        GROW(ix->cell_edges, ix->ncell_edges, cap_edges, 1);
-                        const edge *e = &ix->edges[pairs[pp].edge];
+                    GROW(ix->cell_edges, ix->ncell_edges, cap_edges, b1 - b0);
+                    for (uint32_t q = b0; q < b1; q++) {
+                        const edge *e = &ix->edges[bedge[q]];
                         ix->cell_edges[ix->ncell_edges++] = *e;
                         if (orient_sign(e->ax, e->ay, e->bx, e->by, rx, ry) == 0 &&
                             rx >= fmin(e->ax, e->bx) && rx <= fmax(e->ax, e->bx) &&
@@ -376,18 +491,16 @@ static wg_status build_cells(wg_pindex *ix) {
                             ce.flags |= ENT_NOREF;
                     }
                     ce.ne = (uint32_t)(ix->ncell_edges - ce.e0);
-                    if (inside) ce.flags |= ENT_REF_IN;
-                } else if (inside) {
-                    ce.flags = ENT_FULL;
-                } else {
-                    continue;
+                    if (poly_contains(ix, p, rx, ry)) ce.flags |= ENT_REF_IN;
                 }
                 GROW(ents, nents, cap_ents, 1);
                 ents[nents++] = (tmpent){c, ce};
             }
+        }
     }
-    free(pairs);
-    pairs = NULL;
+    free(bucket);
+    free(bedge);
+    bucket = bedge = NULL;
     /* Group by cell: counting sort, stable so ids ascend within a cell. */
     ix->cell_off = calloc(ncell + 1, sizeof *ix->cell_off);
     ix->cell_ent = malloc((nents + 1) * sizeof *ix->cell_ent);
@@ -407,13 +520,14 @@ static wg_status build_cells(wg_pindex *ix) {
     free(ents);
     return WG_OK;
 nomem:
-    free(pairs);
+    free(bucket);
+    free(bedge);
     free(ents);
     return WG_ERR_NOMEM;
 }
 
 wg_status wg_pindex_build(wg_ctx *ctx, const GEOSGeometry *const *geoms, size_t n,
-                          wg_pindex **out) {
+                          double edges_per_cell, wg_pindex **out) {
     wg_pindex *ix = calloc(1, sizeof *ix);
     if (!ix || n >= (1u << 31)) {
         free(ix);
@@ -449,7 +563,8 @@ wg_status wg_pindex_build(wg_ctx *ctx, const GEOSGeometry *const *geoms, size_t 
     /* About one cell per edge (measured with callgrind on the county: 8 edges
      * a cell cost 2,100 instructions a query, 1 edge a cell 350), at most 16M cells. */
     double w = gb[2] - gb[0], hgt = gb[3] - gb[1];
-    double cells = fmin(fmax((double)ix->nedges / 1, 1.0), 16e6);
+    if (!(edges_per_cell >= 1)) edges_per_cell = 1;
+    double cells = fmin(fmax((double)ix->nedges / edges_per_cell, 1.0), 16e6);
     double side = sqrt((w > 0 ? w : 1e-9) * (hgt > 0 ? hgt : 1e-9) / cells);
     if (!(side > 0)) side = 1e-6;
     ix->nx = (uint32_t)fmin(fmax(ceil(w / side), 1), 8192);

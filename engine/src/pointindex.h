@@ -8,12 +8,17 @@
 
 #include "ctx.h"
 
+#include <stdio.h>
+
 typedef struct wg_pindex wg_pindex;
 
 /* Builds an index over `n` polygonal geometries (Polygon or MultiPolygon,
- * borrowed for the call). Polygon i is reported as id i. */
+ * borrowed for the call). Polygon i is reported as id i. `edges_per_cell`
+ * sets the grid's fineness: 1 for indexes on the hot path (a query then
+ * meets about one edge), more for rarely asked ones (smaller, built
+ * faster, ~edges_per_cell times slower near boundaries). */
 wg_status wg_pindex_build(wg_ctx *ctx, const GEOSGeometry *const *geoms, size_t n,
-                          wg_pindex **out);
+                          double edges_per_cell, wg_pindex **out);
 void wg_pindex_free(wg_pindex *ix);
 
 /* Writes into ids[0..max) the ids of the polygons containing (x, y) in
@@ -36,5 +41,22 @@ double wg_pindex_distance_m(const wg_pindex *ix, uint32_t id, double lon, double
 void wg_pindex_bbox(const wg_pindex *ix, uint32_t id, double bb[4]);
 
 size_t wg_pindex_memory(const wg_pindex *ix);
+
+/* How many polygons the index holds. */
+size_t wg_pindex_npoly(const wg_pindex *ix);
+
+/* Serialises the index (flat arrays, native byte order: a cache for this
+ * machine, not an exchange format). Returns 0 on success, -1 on a write
+ * error. */
+int wg_pindex_save(const wg_pindex *ix, FILE *fp);
+
+/* An index over bytes saved by wg_pindex_save(), usually a memory mapping:
+ * the arrays are not copied, so `base` must stay mapped until
+ * wg_pindex_free(). Reads at `*off` (8-aligned) and advances it. Checks
+ * every count, offset and id against the sizes (and the grid's and the
+ * polygons' boxes for finite values), so a damaged file is refused (-1)
+ * and can never make a query read out of bounds. Edge coordinates are not
+ * checksummed: the file is the engine's own, written atomically. */
+int wg_pindex_load(const unsigned char *base, size_t len, size_t *off, wg_pindex **out);
 
 #endif

@@ -72,8 +72,43 @@ void wg_units_free(wg_ctx *ctx, wg_unitset *set) {
     set->n = 0;
 }
 
+/* A 64-bit digest, 8 bytes at a time: multiply-xorshift mixing, enough to
+ * tell changed geometry from unchanged (not a defence against forgery). */
+typedef struct digest {
+    uint64_t h;
+} digest;
+
+static inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    x ^= x >> 32;
+    x *= 0xd6e8feb86659fd93ull;
+    return x ^ (x >> 32);
+}
+
+static void digest_bytes(digest *d, const void *p, size_t n) {
+    const unsigned char *b = p;
+    uint64_t h = d->h ^ (n * 0x9e3779b97f4a7c15ull);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = mix64(h ^ w) + 0x9e3779b97f4a7c15ull;
+    }
+    uint64_t tail = 0;
+    if (n > i) memcpy(&tail, b + i, n - i);
+    d->h = mix64(h ^ tail ^ ((uint64_t)(n - i) << 56));
+}
+
 wg_status wg_units_load(wg_ws *ws, unsigned level_mask, const char *at, wg_unitset *out) {
+    return wg_units_load_ex(ws, level_mask, at, 0, out, NULL);
+}
+
+wg_status wg_units_load_ex(wg_ws *ws, unsigned level_mask, const char *at, unsigned flags,
+                           wg_unitset *out, uint64_t *dig) {
     wg_ctx *ctx = ws->ctx;
+    int want_geom = !(flags & WG_UNITS_NO_GEOM);
+    digest d = {0x5157414e4747454eull};
     char sql[640], levels[128] = "";
     for (int l = 0; l < WG_LEVEL_COUNT; l++) {
         if (!(level_mask & WG_LEVEL_BIT(l))) continue;
@@ -85,10 +120,10 @@ wg_status wg_units_load(wg_ws *ws, unsigned level_mask, const char *at, wg_units
     if (!*levels) return wg_err(ctx, WG_ERR_INVALID_ARG, "no level selected");
     snprintf(sql, sizeof sql,
              "SELECT id, level, code, name, parent_code, kind, valid_from, valid_to, area_m2, "
-             "AsBinary(geom) FROM units WHERE level IN (%s) AND %s "
+             "geom, %s FROM units WHERE level IN (%s) AND %s "
              "ORDER BY CASE level WHEN 'county' THEN 0 WHEN 'town' THEN 1 WHEN 'village' THEN 2 "
              "WHEN 'grid' THEN 3 WHEN 'micro' THEN 4 ELSE 5 END, code, id",
-             levels,
+             want_geom ? "AsBinary(geom)" : "NULL", levels,
              at ? "valid_from <= ?1 AND (valid_to IS NULL OR valid_to > ?1)" : "valid_to IS NULL");
     sqlite3_stmt *st = NULL;
     wg_status rc = wg_ws_prepare(ws, sql, &st);
@@ -120,8 +155,14 @@ wg_status wg_units_load(wg_ws *ws, unsigned level_mask, const char *at, wg_units
         u->valid_from = dup_col(st, 6);
         u->valid_to = dup_col(st, 7);
         u->area_m2 = sqlite3_column_double(st, 8);
-        const void *wkb = sqlite3_column_blob(st, 9);
-        int len = sqlite3_column_bytes(st, 9);
+        if (dig) {
+            int64_t key[2] = {u->id, (int64_t)u->level};
+            digest_bytes(&d, key, sizeof key);
+            digest_bytes(&d, sqlite3_column_blob(st, 9), (size_t)sqlite3_column_bytes(st, 9));
+        }
+        if (!want_geom) continue;
+        const void *wkb = sqlite3_column_blob(st, 10);
+        int len = sqlite3_column_bytes(st, 10);
         u->geom = wkb ? GEOSWKBReader_read_r(ctx->geos, rd, wkb, (size_t)len) : NULL;
         if (!u->geom) {
             rc = wg_err(ctx, WG_ERR_FORMAT, "unit %s (row %lld) has an unreadable geometry: %s",
@@ -137,6 +178,7 @@ done:
         wg_units_free(ctx, &set);
         return rc;
     }
+    if (dig) *dig = d.h;
     *out = set;
     return WG_OK;
 }

@@ -23,6 +23,16 @@ typedef struct wg_unitset {
  * `at` (YYYY-MM-DD) or, with at == NULL, the current ones, ordered by
  * level then code. On success `out` owns them; free with wg_units_free(). */
 wg_status wg_units_load(wg_ws *ws, unsigned level_mask, const char *at, wg_unitset *out);
+
+/* The same with choices: WG_UNITS_NO_GEOM leaves every geom NULL (no WKB
+ * parsed: far faster); with `digest` non-NULL, *digest receives a 64-bit
+ * digest of what the units' geometries are -- each unit's row id, level
+ * and stored geometry bytes, in load order -- so a cache built from them
+ * can tell whether it is still true. The digest is the same with and
+ * without WG_UNITS_NO_GEOM. */
+#define WG_UNITS_NO_GEOM 1u
+wg_status wg_units_load_ex(wg_ws *ws, unsigned level_mask, const char *at, unsigned flags,
+                           wg_unitset *out, uint64_t *digest);
 /* Frees the set; `ctx` may be NULL once every geometry has been freed. */
 void wg_units_free(wg_ctx *ctx, wg_unitset *set);
 

@@ -1,0 +1,161 @@
+/* test_locator_cache.c -- the point indexes saved beside the workspace
+ * (WS.locator) must answer exactly as freshly built ones, and must never
+ * outlive the grids they were built from.
+ *
+ * The oracle is the same locator built with the cache turned off
+ * (WANGGE_INDEX_CACHE=0): every point of a lattice over the county,
+ * including points on shared edges, gets the same units from both. Then:
+ * a second build reuses the file (not rewritten), a new grid version or
+ * another --at date rebuilds it, and a damaged file is refused and
+ * replaced, never trusted. */
+#include "testutil.h"
+
+#include <sys/stat.h>
+
+#define NLAT 41 /* lattice points a side: every 100 m, edges included */
+
+/* A 4 km x 2 km county of two villages, 4 grids (the G1/G2 boundary at
+ * `split` metres), a micro-grid and two overlapping exclusive grids. */
+static void import_version(wg_ctx *ctx, wg_ws *ws, const char *name, double split,
+                           const char *from) {
+    gj g;
+    gj_begin(&g);
+    gj_rect(&g, "county", "320724", "灌南县", 0, 0, 4000, 2000);
+    gj_rect(&g, "town", "320724100", "新安镇", 0, 0, 4000, 2000);
+    gj_rect(&g, "village", "320724100201", "V1", 0, 0, 2000, 2000);
+    gj_rect(&g, "village", "320724100202", "V2", 2000, 0, 4000, 2000);
+    gj_rect(&g, "grid", "320724100201001", "G1", 0, 0, split, 2000);
+    gj_rect(&g, "grid", "320724100201002", "G2", split, 0, 2000, 2000);
+    gj_rect(&g, "grid", "320724100202001", "G3", 2000, 0, 4000, 1000);
+    gj_rect(&g, "grid", "320724100202002", "G4", 2000, 1000, 4000, 2000);
+    gj_rect(&g, "micro", "320724100201001001", "M1", 0, 0, 500, 2000);
+    gj_rect(&g, "exclusive", "32072410020100101001", "School", 100, 100, 600, 600);
+    gj_rect(&g, "exclusive", "32072410020100104001", "Park", 400, 400, 2500, 900);
+    gj_end(&g, tpath(name));
+    wg_import_opts o = import_opts(-1, "EPSG:4549");
+    o.valid_from = from;
+    CHECK_OK(ctx, wg_grids_import(ws, tpath(name), &o, NULL));
+}
+
+/* One answer as text: every unit code and the status. */
+static void answer(const wg_placement *p, char *buf, size_t size) {
+    int n = snprintf(buf, size, "%d|%s|%s|%s|%s|%s|%s", (int)p->status,
+                     p->county.code ? p->county.code : "", p->town.code ? p->town.code : "",
+                     p->village.code ? p->village.code : "", p->grid.code ? p->grid.code : "",
+                     p->micro.code ? p->micro.code : "", p->n_excl ? p->excl[0].code : "");
+    for (int k = 1; k < p->n_excl && n > 0 && (size_t)n < size; k++)
+        n += snprintf(buf + n, size - (size_t)n, ";%s", p->excl[k].code);
+}
+
+/* Places the lattice (from 100 m outside the county to 100 m beyond it)
+ * and writes every answer into ans[NLAT*NLAT][96]. */
+static void place_lattice(wg_ctx *ctx, const wg_locator *loc, char (*ans)[96]) {
+    PJ *pj = wg_proj_transform(ctx, "EPSG:4549", "EPSG:4326");
+    for (int j = 0; j < NLAT; j++)
+        for (int i = 0; i < NLAT; i++) {
+            double dx = -100 + i * 4200.0 / (NLAT - 1), dy = -100 + j * 2200.0 / (NLAT - 1);
+            PJ_COORD c = proj_trans(pj, PJ_FWD, proj_coord(T_X0 + dx, T_Y0 + dy, 0, 0));
+            wg_placement p;
+            memset(&p, 0, sizeof p);
+            CHECK(wg_locator_place(loc, c.xy.x, c.xy.y, 30, &p) == WG_OK);
+            answer(&p, ans[j * NLAT + i], sizeof ans[0]);
+        }
+    proj_destroy(pj);
+}
+
+/* Builds a locator at `at` and places the lattice; cache on or off. */
+static void run(wg_ctx *ctx, wg_ws *ws, const char *at, int cache, char (*ans)[96]) {
+    setenv("WANGGE_INDEX_CACHE", cache ? "1" : "0", 1);
+    wg_locator *loc = NULL;
+    CHECK_OK(ctx, wg_locator_build(ws, at, &loc));
+    if (loc) place_lattice(ctx, loc, ans);
+    wg_locator_free(loc);
+}
+
+static int differences(char (*a)[96], char (*b)[96]) {
+    int d = 0;
+    for (int k = 0; k < NLAT * NLAT; k++) d += strcmp(a[k], b[k]) != 0;
+    return d;
+}
+
+/* The cache file's inode and modification time: changes when rewritten. */
+static int file_id(const char *path, struct stat *sb) { return stat(path, sb) == 0; }
+
+static int same_file_id(const struct stat *a, const struct stat *b) {
+    return a->st_ino == b->st_ino && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+           a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int main(void) {
+    wg_ctx *ctx = NULL;
+    CHECK(wg_ctx_new(&ctx) == WG_OK);
+    wg_ws *ws = fresh_ws(ctx, "cache.sqlite", 4549);
+    char cache[1200];
+    snprintf(cache, sizeof cache, "%s.locator", tpath("cache.sqlite"));
+    unlink(cache);
+    import_version(ctx, ws, "c1.geojson", 1000, "2024-01-01");
+
+    static char ref[NLAT * NLAT][96], got[NLAT * NLAT][96], old[NLAT * NLAT][96];
+    struct stat s1, s2;
+
+    /* Off: no file; the answers are the oracle. */
+    run(ctx, ws, NULL, 0, ref);
+    CHECK(access(cache, F_OK) != 0);
+    int inside = 0;
+    for (int k = 0; k < NLAT * NLAT; k++) inside += ref[k][0] == '0' + WG_PLACE_INSIDE;
+    CHECK(inside > NLAT * NLAT / 2);
+
+    /* On: written on the first build, reused (not rewritten) on the second;
+     * both answer as the oracle does. */
+    run(ctx, ws, NULL, 1, got);
+    CHECK(differences(ref, got) == 0);
+    CHECK(file_id(cache, &s1));
+    run(ctx, ws, NULL, 1, got);
+    CHECK(differences(ref, got) == 0);
+    CHECK(file_id(cache, &s2) && same_file_id(&s1, &s2));
+
+    /* A new version moves the G1/G2 boundary: the cache is rebuilt and
+     * answers as the new oracle does, which differs from the old one. */
+    memcpy(old, ref, sizeof ref);
+    import_version(ctx, ws, "c2.geojson", 1500, "2025-01-01");
+    run(ctx, ws, NULL, 0, ref);
+    CHECK(differences(old, ref) > 0);
+    run(ctx, ws, NULL, 1, got);
+    CHECK(differences(ref, got) == 0);
+    CHECK(file_id(cache, &s2) && !same_file_id(&s1, &s2));
+
+    /* Another date is another set of units: the 2024 answers again. */
+    run(ctx, ws, "2024-06-30", 1, got);
+    CHECK(differences(old, got) == 0);
+    run(ctx, ws, NULL, 1, got);
+    CHECK(differences(ref, got) == 0);
+
+    /* Damage: bytes overwritten in the middle, then a truncated file, then
+     * a file of garbage. Each is refused, rebuilt, and the answers hold. */
+    for (int damage = 0; damage < 3; damage++) {
+        CHECK(file_id(cache, &s1));
+        FILE *fp = fopen(cache, damage == 2 ? "wb" : "r+b");
+        CHECK(fp != NULL);
+        if (!fp) break;
+        if (damage == 0) {
+            fseek(fp, (long)(s1.st_size / 2), SEEK_SET);
+            for (int k = 0; k < 4096; k++) fputc(0xFF, fp);
+        } else if (damage == 1) {
+            CHECK(ftruncate(fileno(fp), s1.st_size / 3) == 0);
+        } else {
+            fputs("WGLOCIX1 not an index at all", fp);
+        }
+        fclose(fp);
+        CHECK(file_id(cache, &s1));
+        run(ctx, ws, NULL, 1, got);
+        CHECK(differences(ref, got) == 0);
+        /* refused and rewritten (a new file renamed into place), not used */
+        CHECK(file_id(cache, &s2) && !same_file_id(&s1, &s2) && s2.st_size > 1000);
+        if (same_file_id(&s1, &s2)) fprintf(stderr, "damage %d was not detected\n", damage);
+    }
+
+    wg_ws_close(ws);
+    unlink(cache);
+    wg_ctx_free(ctx);
+    TEST_MAIN_END();
+}
