@@ -243,6 +243,26 @@ int main(void) {
     CHECK(rep.rows == 9 && rep.rejected == 5);
     CHECK(same_file(tpath("fast.csv"), tpath("slow.csv")));
     CHECK(same_file(tpath("fastrej.csv"), tpath("slowrej.csv")));
+    /* Rows the fast path copies through whole, and rows it must not: a
+     * field with ';' or a tab (quoted on output), a quoted field, CRLF. */
+    char csv2[2048];
+    snprintf(csv2, sizeof csv2,
+             "id,lon,lat,note\n"
+             "1,%.8f,%.8f,plain\n"
+             "2,%.8f,%.8f,a;b\n"
+             "3,%.8f,%.8f,tab\there\r\n"
+             "4,%.8f,%.8f,\"Wang, Li\"\n"
+             "5,%.8f,%.8f,\n",
+             l1, a1, l1, a1, l2, a2, l1, a1, l2, a2);
+    write_file(tpath("in2.csv"), csv2);
+    CHECK_OK(ctx, wg_place_file(ws, tpath("in2.csv"), tpath("fast2.csv"),
+                                &(wg_place_opts){.tolerance_m = -1, .threads = 2}, &rep));
+    CHECK(rep.rows == 5 && rep.rejected == 0);
+    setenv("WG_PLACE_NO_FASTPATH", "1", 1);
+    CHECK_OK(ctx, wg_place_file(ws, tpath("in2.csv"), tpath("slow2.csv"),
+                                &(wg_place_opts){.tolerance_m = -1, .threads = 2}, &rep));
+    unsetenv("WG_PLACE_NO_FASTPATH");
+    CHECK(same_file(tpath("fast2.csv"), tpath("slow2.csv")));
     /* A structurally broken CSV fails the batch with its line, and leaves no output. */
     write_file(tpath("broken.csv"), "lon,lat\n119.4,34.1\n119.4,\"34.1\n");
     CHECK(wg_place_file(ws, tpath("broken.csv"), tpath("b.csv"), &(wg_place_opts){.tolerance_m = -1},

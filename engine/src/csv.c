@@ -66,6 +66,8 @@ struct wg_csv {
     long u8_line, u8_col;
 
     int slow_only;     /* tests: never take the fast lane */
+    const char *raw;   /* the current record's bytes, if read by the fast lane */
+    size_t raw_len;
 
     char *rec;         /* the record's fields, each NUL-terminated */
     size_t rec_len, rec_cap;
@@ -279,6 +281,8 @@ static int fast_line(wg_csv *c) {
     c->rec_len = m + 1;
     c->nfields = nf;
     c->rec_line = c->line;
+    c->raw = p;
+    c->raw_len = m;
     if (nl) {
         c->pos += n + 1;
         newline(c);
@@ -291,11 +295,19 @@ static int fast_line(wg_csv *c) {
 
 void wg_csv_set_slow_only(wg_csv *c, int on) { c->slow_only = on; }
 
+int wg_csv_raw(const wg_csv *c, const char **p, size_t *n) {
+    if (!c->raw) return 0;
+    *p = c->raw;
+    *n = c->raw_len;
+    return 1;
+}
+
 int wg_csv_next(wg_csv *c) {
     if (c->state == CSV_DONE) return 0;
     if (c->state == CSV_FAILED) return -1;
     c->nfields = 0;
     c->rec_len = 0;
+    c->raw = NULL;
     if (fast_line(c)) return 1;
 
     /* Skip blank lines; b is the record's first byte. */

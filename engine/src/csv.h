@@ -42,6 +42,12 @@ size_t wg_csv_consumed(const wg_csv *csv);
  * for a reader over a slice of a larger file that starts on that line. */
 void wg_csv_set_line(wg_csv *csv, long line);
 
+/* When the current record was one plain line (no quotes, no CR), points
+ * *p at its bytes without the line end -- the fields joined by commas --
+ * and returns 1; else 0. Borrowed until the next wg_csv_next(). Lets a
+ * caller copy a record through without re-joining its fields. */
+int wg_csv_raw(const wg_csv *csv, const char **p, size_t *n);
+
 /* Tests only: 1 makes the reader take every byte through its slow,
  * byte-at-a-time path, so the fast lane can be compared against it. */
 void wg_csv_set_slow_only(wg_csv *csv, int on);

@@ -88,6 +88,7 @@ typedef struct shared {
     int epsg;
     size_t nin;       /* header fields */
     const int *keep;  /* per input field: copied to the outputs */
+    int keep_all;     /* every input field is */
     int want_rejects;
 } shared;
 
@@ -104,6 +105,13 @@ typedef struct worker {
 } worker;
 
 static int put_input_fields(buf *b, const shared *sh, wg_csv *csv) {
+    /* A plain line with every field kept is its own output when nothing in
+     * it needs quotes (a plain line has no quote or line end; a ; or a tab
+     * would still need them). */
+    const char *raw;
+    size_t n;
+    if (sh->keep_all && wg_csv_raw(csv, &raw, &n) && !memchr(raw, ';', n) && !memchr(raw, '\t', n))
+        return buf_put(b, raw, n);
     int first = 1;
     for (size_t i = 0; i < sh->nin; i++) {
         if (!sh->keep[i]) continue;
@@ -366,6 +374,8 @@ wg_status wg_place_csv(wg_ws *ws, const char *input, const char *output,
     }
     static const char *const outf[] = {"wg_grid", "wg_micro", "wg_excl", "wg_village",
                                        "wg_town", "wg_county", "wg_status", "wg_dist_m"};
+    sh.keep_all = 1;
+    for (size_t i = 0; i < sh.nin; i++) sh.keep_all &= keep[i];
     for (int k = 0; k < 8; k++) oom |= put_field(&head, outf[k], 0);
     oom |= put_field(&rhead, "wg_line", 0) | put_field(&rhead, "wg_reason", 0);
     oom |= buf_put(&head, "\n", 1) | buf_put(&rhead, "\n", 1);
