@@ -73,6 +73,12 @@ struct wg_pindex {
     int borrowed; /* arrays point into a mapping (wg_pindex_load) */
 };
 
+/* For the query path: fmin/fmax are library calls unless NaN handling is
+ * waived, and every value a query meets is finite (NaN is rejected first).
+ * The build keeps fmin/fmax, which ignore a NaN. */
+static inline double dmin(double a, double b) { return a < b ? a : b; }
+static inline double dmax(double a, double b) { return a > b ? a : b; }
+
 /* ---- exact-ish predicates --------------------------------------------- */
 
 /* > 0 if (x, y) is left of the upward edge e, 0 on its line, < 0 right. */
@@ -122,11 +128,11 @@ static int cell_test(const wg_pindex *ix, const cellent *ce, double cx, double c
                      double y) {
     if (ce->flags & ENT_NOREF) return -1;
     int in = (ce->flags & ENT_REF_IN) != 0;
-    double sx0 = fmin(cx, x), sx1 = fmax(cx, x), sy0 = fmin(cy, y), sy1 = fmax(cy, y);
+    double sx0 = dmin(cx, x), sx1 = dmax(cx, x), sy0 = dmin(cy, y), sy1 = dmax(cy, y);
     for (uint32_t k = ce->e0; k < ce->e0 + ce->ne; k++) {
         const edge *e = &ix->cell_edges[k];
         /* Boxes apart: no crossing, no doubt (ay <= by by construction). */
-        if (e->by < sy0 || e->ay > sy1 || fmax(e->ax, e->bx) < sx0 || fmin(e->ax, e->bx) > sx1)
+        if (e->by < sy0 || e->ay > sy1 || dmax(e->ax, e->bx) < sx0 || dmin(e->ax, e->bx) > sx1)
             continue;
         int s1 = orient_sign(cx, cy, x, y, e->ax, e->ay);
         int s2 = orient_sign(cx, cy, x, y, e->bx, e->by);
