@@ -409,6 +409,86 @@ wg_status wg_locator_place(const wg_locator *loc, double lon, double lat, double
     return WG_OK;
 }
 
+/* Sorts `v` (n keys: cell << 38 | point index) by cell, least significant
+ * 13 bits first then the next 13 (cells are < 2^26: the grid is at most
+ * 8192 x 8192), stable, through `tmp`. Returns the sorted array. */
+static uint64_t *sort_by_cell(uint64_t *v, uint64_t *tmp, size_t n) {
+    enum { BITS = 13, NB = 1 << BITS };
+    uint32_t *count = calloc(NB, sizeof *count);
+    if (!count) return NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        int shift = 38 + pass * BITS;
+        memset(count, 0, NB * sizeof *count);
+        for (size_t i = 0; i < n; i++) count[(v[i] >> shift) & (NB - 1)]++;
+        uint32_t sum = 0;
+        for (size_t b = 0; b < NB; b++) {
+            uint32_t c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) tmp[count[(v[i] >> shift) & (NB - 1)]++] = v[i];
+        uint64_t *t = v;
+        v = tmp;
+        tmp = t;
+    }
+    free(count);
+    return v;
+}
+
+wg_status wg_locator_place_many(const wg_locator *loc, size_t n, const double *lon,
+                                const double *lat, double tolerance_m, wg_placement_fn fn,
+                                void *user) {
+    if (n == 0) return WG_OK;
+    /* Point indexes must fit beside the cell in 64 bits, and the radix
+     * counts in 32. */
+    if (n >= ((size_t)1 << 32)) return WG_ERR_INVALID_ARG;
+    uint64_t *v = malloc(n * sizeof *v), *tmp = malloc(n * sizeof *tmp);
+    uint64_t *sorted = v && tmp ? NULL : v;
+    if (v && tmp) {
+        for (size_t i = 0; i < n; i++) {
+            /* outside the grid (or NaN): last, in input order */
+            uint32_t c = wg_pindex_cell(loc->ix, lon[i], lat[i]);
+            v[i] = (uint64_t)(c == UINT32_MAX ? (1u << 26) - 1 : c) << 38 | i;
+        }
+        sorted = sort_by_cell(v, tmp, n);
+    }
+    if (!v || !tmp || !sorted) {
+        free(v);
+        free(tmp);
+        return WG_ERR_NOMEM;
+    }
+    /* Gather each block's coordinates in sorted order first: independent
+     * loads the CPU overlaps, where reading them inside the placement loop
+     * would add two dependent misses to every point. */
+    enum { BLOCK = 4096 };
+    double *xy = malloc(2 * BLOCK * sizeof *xy);
+    if (!xy) {
+        free(v);
+        free(tmp);
+        return WG_ERR_NOMEM;
+    }
+    const size_t mask = ((size_t)1 << 38) - 1;
+    wg_placement p;
+    for (size_t k0 = 0; k0 < n; k0 += BLOCK) {
+        size_t k1 = k0 + BLOCK < n ? k0 + BLOCK : n;
+        for (size_t k = k0; k < k1; k++) {
+            size_t i = (size_t)(sorted[k] & mask);
+            xy[2 * (k - k0)] = lon[i];
+            xy[2 * (k - k0) + 1] = lat[i];
+        }
+        for (size_t k = k0; k < k1; k++) {
+            size_t i = (size_t)(sorted[k] & mask);
+            wg_status rc =
+                wg_locator_place(loc, xy[2 * (k - k0)], xy[2 * (k - k0) + 1], tolerance_m, &p);
+            fn(user, i, rc, &p);
+        }
+    }
+    free(xy);
+    free(v);
+    free(tmp);
+    return WG_OK;
+}
+
 wg_status wg_officers_for_units(wg_ws *ws, const char *const *codes, size_t n,
                                 int (*fn)(void *user, const wg_officer *o), void *user) {
     if (n == 0) return WG_OK;

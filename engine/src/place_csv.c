@@ -92,6 +92,27 @@ typedef struct shared {
     int want_rejects;
 } shared;
 
+/* A placed row's answer, kept small: the codes (borrowed from the
+ * locator) and the first exclusive grids; a row in more exclusive grids
+ * than fit is placed again when written. */
+#define RES_EXCL 4
+typedef struct row_res {
+    const char *grid, *micro, *village, *town, *county;
+    const char *excl[RES_EXCL];
+    int n_excl;
+    wg_place_status status;
+    double dist_m;
+} row_res;
+
+/* The rows of a slice whose coordinates are good, between the passes. */
+typedef struct rows {
+    size_t n, cap;
+    double *lon, *lat;
+    size_t *in_off, *in_len; /* each row's input fields, formatted, in `in` */
+    row_res *res;
+    buf in;
+} rows;
+
 typedef struct worker {
     const shared *sh;
     wg_ctx *ctx;
@@ -100,9 +121,40 @@ typedef struct worker {
     size_t len;
     long first_line;
     buf out, rej;
+    rows ok;
     int64_t status[3], rejected, swapped, rows;
     wg_status rc;
 } worker;
+
+static int rows_push(rows *r, double lon, double lat, size_t in_off, size_t in_len) {
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 4096;
+        double *a = realloc(r->lon, cap * sizeof *a), *b = a ? realloc(r->lat, cap * sizeof *b) : NULL;
+        if (a) r->lon = a;
+        if (b) r->lat = b;
+        size_t *c = b ? realloc(r->in_off, cap * sizeof *c) : NULL;
+        if (c) r->in_off = c;
+        size_t *d = c ? realloc(r->in_len, cap * sizeof *d) : NULL;
+        if (d) r->in_len = d;
+        row_res *e = d ? realloc(r->res, cap * sizeof *e) : NULL;
+        if (!e) return -1;
+        r->res = e;
+        r->cap = cap;
+    }
+    r->lon[r->n] = lon, r->lat[r->n] = lat;
+    r->in_off[r->n] = in_off, r->in_len[r->n] = in_len;
+    r->n++;
+    return 0;
+}
+
+static void rows_free(rows *r) {
+    free(r->lon);
+    free(r->lat);
+    free(r->in_off);
+    free(r->in_len);
+    free(r->res);
+    free(r->in.p);
+}
 
 static int put_input_fields(buf *b, const shared *sh, wg_csv *csv) {
     /* A plain line with every field kept is its own output when nothing in
@@ -137,9 +189,32 @@ static int put_placement(buf *b, const wg_placement *p) {
     return buf_put(b, "\n", 1);
 }
 
+/* wg_locator_place_many()'s callback: keeps the answer with its row. */
+static void on_placed(void *user, size_t i, wg_status rc, const wg_placement *p) {
+    worker *w = user;
+    row_res *r = &w->ok.res[i];
+    (void)rc; /* the coordinates were judged valid: placement cannot fail */
+    r->grid = p->grid.code, r->micro = p->micro.code, r->village = p->village.code;
+    r->town = p->town.code, r->county = p->county.code;
+    r->n_excl = p->n_excl;
+    for (int k = 0; k < p->n_excl && k < RES_EXCL; k++) r->excl[k] = p->excl[k].code;
+    r->status = p->status;
+    r->dist_m = p->dist_m;
+    w->status[p->status]++;
+}
+
+/* One slice in three passes, so that placement can visit the points in the
+ * index's memory order (several times faster on scattered points):
+ *  1. parse every record, judge its coordinates, format its input fields
+ *     (good rows) or its reject line;
+ *  2. place the good rows with wg_locator_place_many();
+ *  3. write the good rows in input order with their answers. */
 static void *work_slice(void *arg) {
     worker *w = arg;
     const shared *sh = w->sh;
+    rows *ok = &w->ok;
+    ok->n = 0;
+    ok->in.n = 0;
     wg_csv *csv = NULL;
     if ((w->rc = wg_csv_open_mem(w->ctx, w->data, w->len, &csv))) return NULL;
     wg_csv_set_line(csv, w->first_line);
@@ -147,7 +222,6 @@ static void *work_slice(void *arg) {
     while ((r = wg_csv_next(csv)) == 1) {
         w->rows++;
         wg_coord_result c;
-        wg_placement pl;
         size_t nf = wg_csv_nfields(csv);
         if (nf != sh->nin) {
             memset(&c, 0, sizeof c);
@@ -160,9 +234,9 @@ static void *work_slice(void *arg) {
         }
         int bad = 0;
         if (c.ok) {
-            wg_locator_place(sh->loc, c.lon, c.lat, sh->tol, &pl);
-            w->status[pl.status]++;
-            bad = put_input_fields(&w->out, sh, csv) || put_placement(&w->out, &pl);
+            size_t at = ok->in.n;
+            bad = put_input_fields(&ok->in, sh, csv) ||
+                  rows_push(ok, c.lon, c.lat, at, ok->in.n - at);
         } else {
             w->rejected++;
             w->swapped += c.swapped;
@@ -180,6 +254,30 @@ static void *work_slice(void *arg) {
     }
     if (r < 0) w->rc = WG_ERR_FORMAT;
     wg_csv_close(csv);
+    if (w->rc) return NULL;
+    if (wg_locator_place_many(sh->loc, ok->n, ok->lon, ok->lat, sh->tol, on_placed, w)) {
+        w->rc = wg_err(w->ctx, WG_ERR_NOMEM, "out of memory placing a block of rows");
+        return NULL;
+    }
+    for (size_t i = 0; i < ok->n; i++) {
+        const row_res *res = &ok->res[i];
+        wg_placement pl;
+        if (res->n_excl > RES_EXCL) {
+            wg_locator_place(sh->loc, ok->lon[i], ok->lat[i], sh->tol, &pl);
+        } else {
+            pl.status = res->status;
+            pl.dist_m = res->dist_m;
+            pl.grid.code = res->grid, pl.micro.code = res->micro, pl.village.code = res->village;
+            pl.town.code = res->town, pl.county.code = res->county;
+            pl.n_excl = res->n_excl;
+            for (int k = 0; k < res->n_excl; k++) pl.excl[k].code = res->excl[k];
+        }
+        if (buf_put(&w->out, ok->in.p + ok->in_off[i], ok->in_len[i]) ||
+            put_placement(&w->out, &pl)) {
+            w->rc = wg_err(w->ctx, WG_ERR_NOMEM, "out of memory formatting output");
+            break;
+        }
+    }
     return NULL;
 }
 
@@ -475,6 +573,7 @@ done:
     wg_csv_close(hdr);
     for (int t = 0; t < nt; t++) {
         wg_coord_cache_free(&w[t].cache);
+        rows_free(&w[t].ok);
         wg_ctx_free(w[t].ctx);
         free(w[t].out.p);
         free(w[t].rej.p);

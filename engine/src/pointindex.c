@@ -146,6 +146,13 @@ static int cell_test(const wg_pindex *ix, const cellent *ce, double cx, double c
     return in;
 }
 
+uint32_t wg_pindex_cell(const wg_pindex *ix, double x, double y) {
+    if (!(x >= ix->gx0 && y >= ix->gy0)) return UINT32_MAX;
+    double fx = (x - ix->gx0) / ix->cw, fy = (y - ix->gy0) / ix->ch;
+    if (!(fx < ix->nx && fy < ix->ny)) return UINT32_MAX;
+    return (uint32_t)fy * ix->nx + (uint32_t)fx;
+}
+
 size_t wg_pindex_query(const wg_pindex *ix, double x, double y, uint32_t *ids, size_t max) {
     if (!(x >= ix->gx0 && y >= ix->gy0)) return 0; /* also rejects NaN */
     size_t cx = (size_t)((x - ix->gx0) / ix->cw), cy = (size_t)((y - ix->gy0) / ix->ch);

@@ -29,6 +29,10 @@ void wg_pindex_free(wg_pindex *ix);
  * So in a clean coverage every point belongs to exactly one unit. */
 size_t wg_pindex_query(const wg_pindex *ix, double x, double y, uint32_t *ids, size_t max);
 
+/* The index cell of (x, y) (row-major, so ascending cells walk the index's
+ * memory in order), or UINT32_MAX outside the grid or for NaN. */
+uint32_t wg_pindex_cell(const wg_pindex *ix, double x, double y);
+
 /* Exact test of one polygon (same rule). */
 int wg_pindex_contains(const wg_pindex *ix, uint32_t id, double x, double y);
 

@@ -29,8 +29,23 @@ typedef struct slice {
     const bench_points *pts;
     size_t from, to;
     double tol;
+    int batch; /* wg_locator_place_many() instead of a loop */
     size_t status[3];
+    uint64_t check; /* sum over points of (i+1) * grid code pointer: batch == loop */
 } slice;
+
+typedef struct batch_acc {
+    size_t status[3];
+    uint64_t check;
+    size_t base;
+} batch_acc;
+
+static void on_placed(void *user, size_t i, wg_status rc, const wg_placement *p) {
+    batch_acc *a = user;
+    if (rc != WG_OK) return;
+    a->status[p->status]++;
+    a->check += (uint64_t)(a->base + i + 1) * (uint64_t)(uintptr_t)p->grid.code;
+}
 
 /* Counts in locals, stored once at the end: the slices sit side by side in
  * one array, and a counter bumped per point there would share a cache line
@@ -39,24 +54,38 @@ static void *place_slice(void *arg) {
     slice *s = arg;
     const wg_locator *loc = s->loc;
     const double *lon = s->pts->lon, *lat = s->pts->lat, tol = s->tol;
+    if (s->batch) {
+        batch_acc a = {{0, 0, 0}, 0, s->from};
+        if (wg_locator_place_many(loc, s->to - s->from, lon + s->from, lat + s->from, tol,
+                                  on_placed, &a) != WG_OK)
+            a.check = 1; /* out of memory: the check fails loudly below */
+        memcpy(s->status, a.status, sizeof a.status);
+        s->check = a.check;
+        return NULL;
+    }
     size_t status[3] = {0, 0, 0};
+    uint64_t check = 0;
     wg_placement pl;
     for (size_t i = s->from, to = s->to; i < to; i++)
-        if (wg_locator_place(loc, lon[i], lat[i], tol, &pl) == WG_OK) status[pl.status]++;
+        if (wg_locator_place(loc, lon[i], lat[i], tol, &pl) == WG_OK) {
+            status[pl.status]++;
+            check += (uint64_t)(i + 1) * (uint64_t)(uintptr_t)pl.grid.code;
+        }
     memcpy(s->status, status, sizeof status);
+    s->check = check;
     return NULL;
 }
 
 /* Places every point on `nt` threads; returns the wall time, fills status. */
-static double run(const wg_locator *loc, const bench_points *pts, int nt, double tol,
-                  size_t status[3]) {
+static double run(const wg_locator *loc, const bench_points *pts, int nt, double tol, int batch,
+                  size_t status[3], uint64_t *check) {
     pthread_t tid[MAX_THREADS];
     slice s[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     double t0 = bench_now();
     for (int t = 0; t < nt; t++) {
         s[t] = (slice){loc, pts, pts->n * (size_t)t / (size_t)nt,
-                       pts->n * (size_t)(t + 1) / (size_t)nt, tol, {0, 0, 0}};
+                       pts->n * (size_t)(t + 1) / (size_t)nt, tol, batch, {0, 0, 0}, 0};
         if (t > 0) started[t] = pthread_create(&tid[t], NULL, place_slice, &s[t]) == 0;
     }
     place_slice(&s[0]);
@@ -66,17 +95,20 @@ static double run(const wg_locator *loc, const bench_points *pts, int nt, double
     }
     double dt = bench_now() - t0;
     memset(status, 0, 3 * sizeof *status);
-    for (int t = 0; t < nt; t++)
+    *check = 0;
+    for (int t = 0; t < nt; t++) {
         for (int k = 0; k < 3; k++) status[k] += s[t].status[k];
+        *check += s[t].check;
+    }
     return dt;
 }
 
 /* Best of `repeat` runs. */
 static double best_of(int repeat, const wg_locator *loc, const bench_points *pts, int nt,
-                      double tol, size_t status[3]) {
+                      double tol, int batch, size_t status[3], uint64_t *check) {
     double best = 0;
     for (int r = 0; r < repeat; r++) {
-        double dt = run(loc, pts, nt, tol, status);
+        double dt = run(loc, pts, nt, tol, batch, status, check);
         if (r == 0 || dt < best) best = dt;
     }
     return best;
@@ -88,7 +120,9 @@ static void usage(FILE *f) {
           "                     [--crs-field F]\n"
           "Builds the workspace's locator (timed, with its memory), reads the points into\n"
           "memory, then times wg_locator_place() over all of them on 1 thread and on N\n"
-          "threads (default: one per CPU). --repeat R keeps the best of R runs (default 1);\n"
+          "threads (default: one per CPU), then the same through wg_locator_place_many()\n"
+          "(points visited in index order; its answers are checked against the loop's).\n"
+          "--repeat R keeps the best of R runs (default 1);\n"
           "--tolerance as `wangge place` (default 30 m).\n",
           f);
 }
@@ -143,11 +177,18 @@ int main(int argc, char **argv) {
     double t1 = bench_now(), rss1 = bench_peak_rss_mib();
     if (bench_points_read(argv[optind + 1], &bf, limit, &pts)) goto done;
     double t2 = bench_now();
-    size_t s1[3], sn[3];
-    double q1 = best_of(repeat, loc, &pts, 1, tol, s1);
-    double qn = best_of(repeat, loc, &pts, threads, tol, sn);
-    if (memcmp(s1, sn, sizeof s1)) {
+    size_t s1[3], sn[3], b1[3], bn[3];
+    uint64_t c1, cn, cb1, cbn;
+    double q1 = best_of(repeat, loc, &pts, 1, tol, 0, s1, &c1);
+    double qn = best_of(repeat, loc, &pts, threads, tol, 0, sn, &cn);
+    double qb1 = best_of(repeat, loc, &pts, 1, tol, 1, b1, &cb1);
+    double qbn = best_of(repeat, loc, &pts, threads, tol, 1, bn, &cbn);
+    if (memcmp(s1, sn, sizeof s1) || c1 != cn) {
         fprintf(stderr, "bench_locator: 1 thread and %d threads disagree\n", threads);
+        goto done;
+    }
+    if (memcmp(s1, b1, sizeof s1) || memcmp(s1, bn, sizeof s1) || c1 != cb1 || c1 != cbn) {
+        fprintf(stderr, "bench_locator: wg_locator_place_many() and the loop disagree\n");
         goto done;
     }
     int64_t units = 0;
@@ -167,6 +208,10 @@ int main(int argc, char **argv) {
     printf("query_nt_s      %.3f   (%d threads%s)\n", qn, threads,
            repeat > 1 ? ", best of repeats" : "");
     printf("points_per_s_nt %.0f\n", qn > 0 ? (double)pts.n / qn : 0.0);
+    printf("batch_1t_s      %.3f   (wg_locator_place_many, cell-sorted order, sort included, 1 thread)\n", qb1);
+    printf("batch_per_s_1t  %.0f\n", qb1 > 0 ? (double)pts.n / qb1 : 0.0);
+    printf("batch_nt_s      %.3f   (wg_locator_place_many, %d threads)\n", qbn, threads);
+    printf("batch_per_s_nt  %.0f\n", qbn > 0 ? (double)pts.n / qbn : 0.0);
     printf("inside          %zu\n", s1[WG_PLACE_INSIDE]);
     printf("nearest         %zu   (tolerance %g m)\n", s1[WG_PLACE_NEAREST], tol);
     printf("outside         %zu\n", s1[WG_PLACE_OUTSIDE]);

@@ -363,6 +363,23 @@ typedef struct wg_placement {
 WG_API wg_status wg_locator_place(const wg_locator *loc, double lon, double lat,
                                   double tolerance_m, wg_placement *out);
 
+/* Receives one point's placement from wg_locator_place_many(): `i` is the
+ * point's position in the input arrays, `rc` and `p` what
+ * wg_locator_place() returns for it (`p` borrowed for the call). */
+typedef void (*wg_placement_fn)(void *user, size_t i, wg_status rc, const wg_placement *p);
+
+/* Places n points (lon[i], lat[i]), calling fn once for each -- not in
+ * input order but in the order of the index's memory (the points sorted by
+ * index cell): for points scattered over a county-sized index that is
+ * several times faster than wg_locator_place() in input order, whose time
+ * goes to cache and TLB misses. The answers are exactly
+ * wg_locator_place()'s. Allocates 16 bytes of scratch per point; returns
+ * WG_ERR_NOMEM (before any call) if it cannot. Thread-safe like
+ * wg_locator_place(). */
+WG_API wg_status wg_locator_place_many(const wg_locator *loc, size_t n, const double *lon,
+                                       const double *lat, double tolerance_m, wg_placement_fn fn,
+                                       void *user);
+
 /* Converts (x, y) in `kind` (and `epsg` for WG_CRS_EPSG) to WGS84 lon/lat.
  * WG_CRS_EPSG needs a context for PROJ; the others are pure. */
 WG_API wg_status wg_to_wgs84(wg_ctx *ctx, wg_crs_kind kind, int epsg, double x, double y,

@@ -1,13 +1,16 @@
-/* test_locator_cache.c -- the point indexes saved beside the workspace
- * (WS.locator) must answer exactly as freshly built ones, and must never
- * outlive the grids they were built from.
+/* test_locator.c -- two ways of answering faster must answer the same:
+ * the point indexes saved beside the workspace (WS.locator), which must
+ * also never outlive the grids they were built from, and batch placement
+ * in index order (wg_locator_place_many).
  *
  * The oracle is the same locator built with the cache turned off
  * (WANGGE_INDEX_CACHE=0): every point of a lattice over the county,
  * including points on shared edges, gets the same units from both. Then:
  * a second build reuses the file (not rewritten), a new grid version or
  * another --at date rebuilds it, and a damaged file is refused and
- * replaced, never trusted. */
+ * replaced, never trusted. Batch placement of the lattice, shuffled and
+ * with invalid points mixed in, must give each point what
+ * wg_locator_place() gives it, each exactly once. */
 #include "testutil.h"
 
 #include <sys/stat.h>
@@ -61,6 +64,73 @@ static void place_lattice(wg_ctx *ctx, const wg_locator *loc, char (*ans)[96]) {
             answer(&p, ans[j * NLAT + i], sizeof ans[0]);
         }
     proj_destroy(pj);
+}
+
+/* Batch placement: the callback files each answer under its point. */
+typedef struct many {
+    char (*ans)[96];
+    int *seen;
+    int bad_rc;
+} many;
+
+static void on_placed(void *user, size_t i, wg_status rc, const wg_placement *p) {
+    many *m = user;
+    m->seen[i]++;
+    if (rc != WG_OK) {
+        snprintf(m->ans[i], sizeof m->ans[0], "rc %d", (int)rc);
+        return;
+    }
+    answer(p, m->ans[i], sizeof m->ans[0]);
+}
+
+/* The lattice in a shuffled order plus invalid points, through
+ * wg_locator_place_many(), against wg_locator_place() point by point. */
+static void test_many(wg_ctx *ctx, const wg_locator *loc) {
+    enum { N = NLAT * NLAT, EXTRA = 4 };
+    static double lon[N + EXTRA], lat[N + EXTRA];
+    static char got[N + EXTRA][96], want[N + EXTRA][96];
+    static int seen[N + EXTRA];
+    PJ *pj = wg_proj_transform(ctx, "EPSG:4549", "EPSG:4326");
+    for (int k = 0; k < N; k++) {
+        int j = k / NLAT, i = k % NLAT;
+        PJ_COORD c = proj_trans(pj, PJ_FWD, proj_coord(T_X0 - 100 + i * 4200.0 / (NLAT - 1),
+                                                       T_Y0 - 100 + j * 2200.0 / (NLAT - 1), 0, 0));
+        lon[k] = c.xy.x, lat[k] = c.xy.y;
+    }
+    proj_destroy(pj);
+    uint64_t r = 7;
+    for (int k = N - 1; k > 0; k--) { /* Fisher-Yates */
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        int m = (int)(r % (uint64_t)(k + 1));
+        double t = lon[k];
+        lon[k] = lon[m], lon[m] = t;
+        t = lat[k];
+        lat[k] = lat[m], lat[m] = t;
+    }
+    lon[N] = NAN, lat[N] = 34;
+    lon[N + 1] = 119, lat[N + 1] = 95;
+    lon[N + 2] = -170, lat[N + 2] = -80; /* valid, far outside the index */
+    lon[N + 3] = 119.4, lat[N + 3] = NAN;
+    for (int k = 0; k < N + EXTRA; k++) {
+        wg_placement p;
+        memset(&p, 0, sizeof p);
+        wg_status rc = wg_locator_place(loc, lon[k], lat[k], 30, &p);
+        if (rc) snprintf(want[k], sizeof want[0], "rc %d", (int)rc);
+        else answer(&p, want[k], sizeof want[0]);
+    }
+    memset(seen, 0, sizeof seen);
+    many m = {got, seen, 0};
+    CHECK_OK(ctx, wg_locator_place_many(loc, N + EXTRA, lon, lat, 30, on_placed, &m));
+    int once = 0, same = 0;
+    for (int k = 0; k < N + EXTRA; k++) {
+        once += seen[k] == 1;
+        same += !strcmp(got[k], want[k]);
+    }
+    CHECK(once == N + EXTRA);
+    CHECK(same == N + EXTRA);
+    CHECK(!strncmp(got[N], "rc ", 3) && !strncmp(got[N + 3], "rc ", 3));
+    CHECK(got[N + 2][0] == '0' + WG_PLACE_OUTSIDE);
+    CHECK_OK(ctx, wg_locator_place_many(loc, 0, NULL, NULL, 30, on_placed, &m));
 }
 
 /* Builds a locator at `at` and places the lattice; cache on or off. */
@@ -129,6 +199,12 @@ int main(void) {
     CHECK(differences(old, got) == 0);
     run(ctx, ws, NULL, 1, got);
     CHECK(differences(ref, got) == 0);
+
+    /* Batch placement, on the indexes loaded from the cache. */
+    wg_locator *loc = NULL;
+    CHECK_OK(ctx, wg_locator_build(ws, NULL, &loc));
+    if (loc) test_many(ctx, loc);
+    wg_locator_free(loc);
 
     /* Damage: bytes overwritten in the middle, then a truncated file, then
      * a file of garbage. Each is refused, rebuilt, and the answers hold. */
