@@ -278,6 +278,7 @@ export OUT SCALE SEED N NGRIDS NCPU REPEAT PG_PAR LOAD_BEFORE LOAD_AFTER PG_VERS
 export L_COLD=$(figure "$OUT/locator_cold.txt" index_build_s) \
     L_BUILD=$(figure "$L" index_build_s) L_MIB=$(figure "$L" index_mib) \
     L_RSS=$(figure "$L" peak_rss_mib) L_1T=$(figure "$L" query_1t_s) L_NT=$(figure "$L" query_nt_s) \
+    L_B1T=$(figure "$L" batch_1t_s) L_BNT=$(figure "$L" batch_nt_s) \
     G_BUILD=$(figure "$G" index_build_s) G_RSS=$(figure "$G" peak_rss_mib) G_Q=$(figure "$G" query_s) \
     G_ENGINE=$(awk '$1 == "engine" { print $3; exit }' "$G")
 python3 - <<'PYEOF' | tee "$OUT/place.txt"
@@ -339,6 +340,8 @@ rows.append(("wangge place, CSV->CSV, %d threads" % ncpu, f("T_PLACE_NT"), f("L_
 rows.append(("wangge place, CSV->CSV, 1 thread", f("T_PLACE_1T"), f("L_1T"), "%d vs %d thr" % (same_threads, ncpu)))
 rows.append(("wangge locator, in memory, %d threads" % ncpu, f("L_NT"), f("L_NT"), "-"))
 rows.append(("wangge locator, in memory, 1 thread", f("L_1T"), f("L_1T"), "-"))
+rows.append(("wangge locator, batch, %d threads" % ncpu, f("L_BNT"), f("L_NT"), "-"))
+rows.append(("wangge locator, batch, 1 thread", f("L_B1T"), f("L_1T"), "-"))
 dis = lambda d: "%d (+%d/%d bnd, %d none)" % (d[0], d[2], d[1], d[3])
 rows.append(("PostGIS join, " + E["PG_L_PAR"], f("T_PG_PAR"), f("L_NT"), dis(d_pg)))
 rows.append(("PostGIS join, " + E["PG_L_1"], f("T_PG_1"), f("L_1T"), dis(d_pg)))
@@ -356,7 +359,9 @@ for name, s, base, d in rows:
     print("%-44s %9d %9.3f %11.0f %9.2f  %s" % (name, n, s, n / s if s > 0 else 0, s / base if base > 0 else 0, d))
 print()
 print("seconds: wangge place = the whole command (open, build, read CSV, place, write CSV);")
-print("  locator = wg_locator_place() over points in memory (every level: county to exclusive);")
+print("  locator = wg_locator_place() over points in memory, in input order (every level:")
+print("  county to exclusive); batch = wg_locator_place_many() over the same points, which visits")
+print("  them in the index's memory order (sort included) -- what wangge place uses;")
 print("  PostGIS = EXPLAIN ANALYZE execution time (GiST on both tables; 1+k = leader and k")
 print("  parallel workers): 'join' is the ST_Covers join as the planner runs it, 'per grid' the")
 print("  same join forced grid by grid (LATERAL); GEOS = the query loop (grids only).")
