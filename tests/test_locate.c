@@ -18,25 +18,6 @@ static void ll(wg_ctx *ctx, double dx, double dy, double *lon, double *lat) {
     *lon = c.xy.x, *lat = c.xy.y;
 }
 
-static void build(wg_ctx *ctx, wg_ws *ws, const char *name, double g2_x0, const char *from) {
-    gj g;
-    gj_begin(&g);
-    gj_rect(&g, "county", "320724", "灌南县", 0, 0, 4000, 2000);
-    gj_rect(&g, "town", "320724100", "新安镇", 0, 0, 4000, 2000);
-    gj_rect(&g, "village", "320724100201", "V1", 0, 0, 2000, 2000);
-    gj_rect(&g, "village", "320724100202", "V2", 2000, 0, 4000, 2000);
-    gj_rect(&g, "grid", "320724100201001", "G1", 0, 0, g2_x0, 2000);
-    gj_rect(&g, "grid", "320724100201002", "G2", g2_x0, 0, 2000, 2000);
-    gj_rect(&g, "grid", "320724100202001", "G3", 2000, 0, 4000, 2000);
-    gj_rect(&g, "micro", "320724100201001001", "M1", 0, 0, 500, 2000);
-    gj_rect(&g, "exclusive", "32072410020100101001", "School", 100, 100, 600, 600);
-    gj_rect(&g, "exclusive", "32072410020100104001", "Park", 400, 400, 900, 900);
-    gj_end(&g, tpath(name));
-    wg_import_opts o = import_opts(-1, "EPSG:4549");
-    o.valid_from = from;
-    CHECK_OK(ctx, wg_grids_import(ws, tpath(name), &o, NULL));
-}
-
 static wg_placement at(wg_ctx *ctx, const wg_locator *loc, double dx, double dy, double tol) {
     double lon, lat;
     wg_placement p;
@@ -77,8 +58,8 @@ int main(void) {
     to_ll = proj_normalize_for_visualization(ctx->proj, raw);
     proj_destroy(raw);
     wg_ws *ws = fresh_ws(ctx, "locate.sqlite", 4549);
-    build(ctx, ws, "v1.geojson", 1000, "2024-01-01");
-    build(ctx, ws, "v2.geojson", 1500, "2025-01-01"); /* G1/G2 boundary moves east */
+    tu_small_county(ctx, ws, "v1.geojson", 1000, "2024-01-01");
+    tu_small_county(ctx, ws, "v2.geojson", 1500, "2025-01-01"); /* G1/G2 boundary moves east */
 
     wg_locator *loc = NULL;
     CHECK_OK(ctx, wg_locator_build(ws, NULL, &loc));

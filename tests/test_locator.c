@@ -17,29 +17,6 @@
 
 #define NLAT 41 /* lattice points a side: every 100 m, edges included */
 
-/* A 4 km x 2 km county of two villages, 4 grids (the G1/G2 boundary at
- * `split` metres), a micro-grid and two overlapping exclusive grids. */
-static void import_version(wg_ctx *ctx, wg_ws *ws, const char *name, double split,
-                           const char *from) {
-    gj g;
-    gj_begin(&g);
-    gj_rect(&g, "county", "320724", "灌南县", 0, 0, 4000, 2000);
-    gj_rect(&g, "town", "320724100", "新安镇", 0, 0, 4000, 2000);
-    gj_rect(&g, "village", "320724100201", "V1", 0, 0, 2000, 2000);
-    gj_rect(&g, "village", "320724100202", "V2", 2000, 0, 4000, 2000);
-    gj_rect(&g, "grid", "320724100201001", "G1", 0, 0, split, 2000);
-    gj_rect(&g, "grid", "320724100201002", "G2", split, 0, 2000, 2000);
-    gj_rect(&g, "grid", "320724100202001", "G3", 2000, 0, 4000, 1000);
-    gj_rect(&g, "grid", "320724100202002", "G4", 2000, 1000, 4000, 2000);
-    gj_rect(&g, "micro", "320724100201001001", "M1", 0, 0, 500, 2000);
-    gj_rect(&g, "exclusive", "32072410020100101001", "School", 100, 100, 600, 600);
-    gj_rect(&g, "exclusive", "32072410020100104001", "Park", 400, 400, 2500, 900);
-    gj_end(&g, tpath(name));
-    wg_import_opts o = import_opts(-1, "EPSG:4549");
-    o.valid_from = from;
-    CHECK_OK(ctx, wg_grids_import(ws, tpath(name), &o, NULL));
-}
-
 /* One answer as text: every unit code and the status. */
 static void answer(const wg_placement *p, char *buf, size_t size) {
     int n = snprintf(buf, size, "%d|%s|%s|%s|%s|%s|%s", (int)p->status,
@@ -163,7 +140,7 @@ int main(void) {
     char cache[1200];
     snprintf(cache, sizeof cache, "%s.locator", tpath("cache.sqlite"));
     unlink(cache);
-    import_version(ctx, ws, "c1.geojson", 1000, "2024-01-01");
+    tu_small_county(ctx, ws, "c1.geojson", 1000, "2024-01-01");
 
     static char ref[NLAT * NLAT][96], got[NLAT * NLAT][96], old[NLAT * NLAT][96];
     struct stat s1, s2;
@@ -187,7 +164,7 @@ int main(void) {
     /* A new version moves the G1/G2 boundary: the cache is rebuilt and
      * answers as the new oracle does, which differs from the old one. */
     memcpy(old, ref, sizeof ref);
-    import_version(ctx, ws, "c2.geojson", 1500, "2025-01-01");
+    tu_small_county(ctx, ws, "c2.geojson", 1500, "2025-01-01");
     run(ctx, ws, NULL, 0, ref);
     CHECK(differences(old, ref) > 0);
     run(ctx, ws, NULL, 1, got);

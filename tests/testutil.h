@@ -139,4 +139,32 @@ static inline wg_import_opts import_opts(int level, const char *s_srs) {
     return o;
 }
 
+/* The small county most placement tests share, imported as one version
+ * valid from `from`: 4 km x 2 km (EPSG:4549 offsets from T_X0, T_Y0), one
+ * town, villages V1 (x < 2000 m) and V2, grids G1 | G2 split at `split`
+ * metres and G3, micro-grid M1 (x < 500 m), and the exclusive grids School
+ * and Park overlapping each other. Written to `name` under the temp dir. */
+static inline void tu_small_county(wg_ctx *ctx, wg_ws *ws, const char *name, double split,
+                                   const char *from) {
+    gj g;
+    gj_begin(&g);
+    gj_rect(&g, "county", "320724", "灌南县", 0, 0, 4000, 2000);
+    gj_rect(&g, "town", "320724100", "新安镇", 0, 0, 4000, 2000);
+    gj_rect(&g, "village", "320724100201", "V1", 0, 0, 2000, 2000);
+    gj_rect(&g, "village", "320724100202", "V2", 2000, 0, 4000, 2000);
+    gj_rect(&g, "grid", "320724100201001", "G1", 0, 0, split, 2000);
+    gj_rect(&g, "grid", "320724100201002", "G2", split, 0, 2000, 2000);
+    gj_rect(&g, "grid", "320724100202001", "G3", 2000, 0, 4000, 2000);
+    gj_rect(&g, "micro", "320724100201001001", "M1", 0, 0, 500, 2000);
+    gj_rect(&g, "exclusive", "32072410020100101001", "School", 100, 100, 600, 600);
+    gj_rect(&g, "exclusive", "32072410020100104001", "Park", 400, 400, 900, 900);
+    gj_end(&g, tpath(name));
+    wg_import_opts o = import_opts(-1, "EPSG:4549");
+    o.valid_from = from;
+    if (wg_grids_import(ws, tpath(name), &o, NULL) != WG_OK) {
+        fprintf(stderr, "cannot import %s: %s\n", tpath(name), wg_ctx_errmsg(ctx));
+        exit(2);
+    }
+}
+
 #endif
