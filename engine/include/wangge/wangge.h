@@ -819,18 +819,24 @@ WG_API wg_status wg_heatmap(wg_ws *ws, const wg_heatmap_opts *opts, wg_heatmap_r
  * reach an origin in T). Method: one multi-source Dijkstra over a
  * profile's arcs, origins entering the graph as routes do (a straight walk
  * at the offroad speed, then the partial edge); the reached road pieces,
- * frontier pieces included, are buffered by `buffer_m` metres (default
- * 30; round caps and joins, 4 segments a quarter circle) in the
- * workspace's metric CRS and united with GEOS; each contour is also united
- * with the next smaller one, so contours are nested. Ground farther than
- * buffer_m from every reached road is a hole. */
+ * frontier pieces included, with their times, make a travel-time raster
+ * in the workspace's metric CRS: square cells of `cell_m` metres (default
+ * buffer_m / 2, edges on multiples of the cell size) take the earliest
+ * time of a reached road within `buffer_m` metres (the off-road band,
+ * default 30) of their centre. Contour T is the union of the cells reached
+ * by T, polygonised by GDAL: contours are nested exactly, ground farther
+ * than buffer_m from every road reached in time is a hole, every network
+ * node reached by T is inside, and the outline follows the buffers of the
+ * reached roads to within half a cell. cell_m may be at most
+ * buffer_m * sqrt(2). */
 
 /* Options of wg_isochrone_compute(); zero-initialise. Strings borrowed. */
 typedef struct wg_isochrone_opts {
     const char *profile; /* NULL: the graph's first profile */
     int reverse;         /* 1: times TO the origins */
     double max_snap_m;   /* origins farther from a usable road are left out; <= 0: 5000 */
-    double buffer_m;     /* half-width of the reached roads' polygon; <= 0: 30 */
+    double buffer_m;     /* the off-road band around the reached roads, metres; <= 0: 30 */
+    double cell_m;       /* the raster's cell size, metres; <= 0: buffer_m / 2 */
 } wg_isochrone_opts;
 
 /* A computed service area: its contours and the reached road pieces. */
@@ -840,8 +846,8 @@ typedef struct wg_isochrone_contour {
     double minutes;
     double area_m2;           /* in the metric CRS */
     int64_t nodes;            /* network nodes reached within the time */
-    int64_t pieces;           /* road pieces (and walks) the polygon is built from */
-    const unsigned char *wkb; /* WGS84 (Multi)Polygon; borrowed from the isochrone */
+    int64_t pieces;           /* road pieces (and walks) reached within the time */
+    const unsigned char *wkb; /* WGS84 MultiPolygon (ISO WKB); borrowed from the isochrone */
     size_t wkb_len;
 } wg_isochrone_contour;
 
@@ -849,6 +855,7 @@ typedef struct wg_isochrone_info {
     int64_t origins, no_road; /* origins given; those left out: no road within max_snap_m */
     int64_t settled;          /* nodes the search settled */
     double search_ms, polygon_ms;
+    double cell_m;            /* the raster's cell size used */
 } wg_isochrone_info;
 
 /* A reached road piece of the largest contour, in the direction of travel
@@ -900,7 +907,7 @@ typedef struct wg_coverage_opts {
                                the first key equal to its own kind, else its parent's,
                                else its grandparent's... (the level name counts too, and
                                "*" matches any grid); a grid no key matches is an error */
-    double max_snap_m, buffer_m; /* as for wg_isochrone_opts */
+    double max_snap_m, buffer_m, cell_m; /* as for wg_isochrone_opts */
 } wg_coverage_opts;
 
 typedef struct wg_coverage_report {
