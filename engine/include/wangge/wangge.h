@@ -876,7 +876,8 @@ typedef struct wg_isochrone_piece {
  * road within max_snap_m are counted in info.no_road, not an error; if
  * none has a road every contour is empty (area 0). On success *out is new;
  * free with wg_isochrone_free(). Fails with WG_ERR_INVALID_ARG (bad
- * coordinates or minutes), WG_ERR_NOT_FOUND (unknown profile), WG_ERR_GEOS,
+ * coordinates or minutes; a cell larger than buffer_m * sqrt(2); a raster
+ * over 400M cells), WG_ERR_NOT_FOUND (unknown profile), WG_ERR_GDAL,
  * WG_ERR_PROJ or WG_ERR_NOMEM. */
 WG_API wg_status wg_isochrone_compute(wg_ws *ws, const wg_graph *g, const double *lonlat,
                                       size_t norigins, const double *minutes, size_t nminutes,
