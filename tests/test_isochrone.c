@@ -1,8 +1,11 @@
 /* test_isochrone.c -- service areas and coverage, against numbers computed
  * here:
  *  - a straight road at 36 km/h (600 m a minute) with square grids along
- *    it: the polygon's area and each grid's covered area are exact sums of
- *    rectangles and half 16-gons (GEOS's round cap, 4 segments a quarter);
+ *    it: the polygon's area is the number of raster cells whose centre lies
+ *    within the band of the reached stretch (counted here by brute force
+ *    over the cells, edges on multiples of the cell size) times cell², and
+ *    near the stadium 2 * band * reach + pi * band²; each grid's covered
+ *    area is the same count inside the grid;
  *  - a lattice walked at 5 km/h: every node a brute-force Dijkstra (on arc
  *    times computed here from road_edges) says is reached within T lies in
  *    the T polygon, every node clearly beyond it does not, the node counts
@@ -18,8 +21,9 @@
 
 #define SPEED_MPS 10.0 /* 36 km/h */
 #define BUF 30.0
+#define CELL 10.0 /* the tests' raster cell (the default, BUF / 2, in the lattice) */
 
-static PJ *to_ll;
+static PJ *to_ll, *to_m;
 static wg_ctx *C;
 
 static void ll_of(double dx, double dy, double *lon, double *lat) {
@@ -61,12 +65,52 @@ static int inside_m(const GEOSGeometry *poly, double dx, double dy) {
     return inside(poly, lon, lat);
 }
 
-/* The area of a full round cap pair: GEOS's 16-gon of radius BUF. */
-static double gon16(void) { return 0.5 * 16 * BUF * BUF * sin(2 * M_PI / 16); }
+/* The area of a full disc of the band: the stadium's two caps. */
+static double disc(void) { return M_PI * BUF * BUF; }
 
-/* Areas: the polygons are built in the metric CRS from geodesic lengths;
- * the Gauss-Krüger scale 50 km off the meridian adds 3e-5 of length. */
-#define TOL(a) (1e-4 * (a) + 1)
+/* Distance from (x, y) to segment a-b. */
+static double seg_dist(double x, double y, double ax, double ay, double bx, double by) {
+    double dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
+    double u = l2 > 0 ? ((x - ax) * dx + (y - ay) * dy) / l2 : 0;
+    u = u < 0 ? 0 : u > 1 ? 1 : u;
+    return hypot(x - ax - u * dx, y - ay - u * dy);
+}
+
+/* The oracle of the raster method: cells of `cell` m (edges on multiples of
+ * the cell in the metric CRS) whose centre lies within BUF of one of the n
+ * segments (metre offsets from T_X0, T_Y0), counted inside the window
+ * [wx0, wx1] x [wy0, wy1] (offsets), times cell². */
+static double band_area_in(const double *xy, int n, double cell, double wx0, double wy0,
+                           double wx1, double wy1) {
+    double x0 = 1e300, y0 = 1e300, x1 = -1e300, y1 = -1e300;
+    for (int i = 0; i < 2 * n; i++) {
+        double x = T_X0 + xy[2 * i], y = T_Y0 + xy[2 * i + 1];
+        x0 = fmin(x0, x), x1 = fmax(x1, x), y0 = fmin(y0, y), y1 = fmax(y1, y);
+    }
+    long cnt = 0;
+    for (double cy = floor((y0 - BUF) / cell) * cell + cell / 2; cy < y1 + BUF + cell; cy += cell)
+        for (double cx = floor((x0 - BUF) / cell) * cell + cell / 2; cx < x1 + BUF + cell; cx += cell) {
+            if (cx < T_X0 + wx0 || cx > T_X0 + wx1 || cy < T_Y0 + wy0 || cy > T_Y0 + wy1) continue;
+            for (int i = 0; i < n; i++)
+                if (seg_dist(cx, cy, T_X0 + xy[4 * i], T_Y0 + xy[4 * i + 1], T_X0 + xy[4 * i + 2],
+                             T_Y0 + xy[4 * i + 3]) <= BUF) {
+                    cnt++;
+                    break;
+                }
+        }
+    return (double)cnt * cell * cell;
+}
+
+static double band_area(const double *xy, int n) {
+    return band_area_in(xy, n, CELL, -1e9, -1e9, 1e9, 1e9);
+}
+
+/* Areas: reaches come from geodesic lengths (the Gauss-Krüger scale 50 km
+ * off the meridian adds 3e-5 of length), so a cap may gain or lose a few
+ * cells against the oracle; against the continuous stadium the staircase
+ * of the two caps (perimeter 2 pi BUF) is off by at most half a cell. */
+#define TOL(a) (1e-4 * (a) + 4 * CELL * CELL)
+#define TOL_STADIUM (M_PI * BUF * CELL)
 
 /* The walk of the first origin (minutes), from the reached pieces. */
 static double walk_min(const wg_isochrone *iso) {
@@ -75,24 +119,6 @@ static double walk_min(const wg_isochrone *iso) {
         if (wg_isochrone_line(iso, i, &p) == WG_OK && !p.edge_id) return p.end_min;
     }
     return -1;
-}
-
-/* The area of n segments (metre offsets) buffered as the engine documents. */
-static double buffered_area(const double *xy, int n) {
-    GEOSContextHandle_t h = C->geos;
-    GEOSGeometry *parts[8];
-    for (int i = 0; i < n; i++) {
-        GEOSCoordSequence *cs = GEOSCoordSeq_create_r(h, 2, 2);
-        GEOSCoordSeq_setXY_r(h, cs, 0, T_X0 + xy[4 * i], T_Y0 + xy[4 * i + 1]);
-        GEOSCoordSeq_setXY_r(h, cs, 1, T_X0 + xy[4 * i + 2], T_Y0 + xy[4 * i + 3]);
-        parts[i] = GEOSGeom_createLineString_r(h, cs);
-    }
-    GEOSGeometry *ml = GEOSGeom_createCollection_r(h, GEOS_MULTILINESTRING, parts, (unsigned)n);
-    GEOSGeometry *b = GEOSBuffer_r(h, ml, BUF, 4);
-    double a = -1;
-    GEOSArea_r(h, b, &a);
-    GEOSGeom_destroy_r(h, b), GEOSGeom_destroy_r(h, ml);
-    return a;
 }
 
 /* ---- the straight road, its grids, one-way street and island ------------- */
@@ -135,6 +161,7 @@ static void straight_tests(void) {
     wg_isochrone_opts o;
     memset(&o, 0, sizeof o);
     o.profile = "car";
+    o.cell_m = CELL;
     double ll[4], mins[2] = {2, 0.5};
     wg_isochrone *iso = NULL;
     wg_isochrone_contour c0, c1;
@@ -146,8 +173,13 @@ static void straight_tests(void) {
     GEOSGeometry *a = contour_geom(iso, 0, &c0), *b = contour_geom(iso, 1, &c1);
     CHECK(a && b);
     CHECK(c0.minutes == 0.5 && c1.minutes == 2);
-    CHECK_NEAR(c0.area_m2, 300 * 2 * BUF + gon16(), TOL(c0.area_m2));
-    CHECK_NEAR(c1.area_m2, 1200 * 2 * BUF + gon16(), TOL(c1.area_m2));
+    {
+        double s300[] = {0, 500, 300, 500}, s1200[] = {0, 500, 1200, 500};
+        CHECK_NEAR(c0.area_m2, band_area(s300, 1), TOL(c0.area_m2));
+        CHECK_NEAR(c1.area_m2, band_area(s1200, 1), TOL(c1.area_m2));
+        CHECK_NEAR(c0.area_m2, 300 * 2 * BUF + disc(), TOL_STADIUM);
+        CHECK_NEAR(c1.area_m2, 1200 * 2 * BUF + disc(), TOL_STADIUM);
+    }
     CHECK(c0.nodes == 1 && c1.nodes == 1);
     CHECK(inside_m(b, 1190, 500) && !inside_m(b, 1240, 500) && inside_m(b, 600, 525));
     CHECK(!inside_m(b, 600, 540));
@@ -177,13 +209,16 @@ static void straight_tests(void) {
     CHECK(inside_m(a, 2470, 500) && inside_m(a, 1530, 500));
     CHECK(!inside_m(a, 2520, 500) && !inside_m(a, 1480, 500));
     {
-        /* GEOS on the same pieces drawn here: the road 480 m each way less
+        /* the oracle on the pieces drawn here: the road 480 m each way less
          * the walk's 100 m at 5 km/h (72 s) and the snapping's few mm */
         double walk = walk_min(iso), reach = (2 - walk) * 60 * SPEED_MPS;
         double wm = walk * 5000.0 / 60; /* metres walked at 5 km/h */
         double xy[] = {2000 - reach, 500, 2000 + reach, 500, 2000, 500 - wm, 2000, 500};
         CHECK_NEAR(walk, 1.2, 4e-3); /* snapping measures on the ellipsoid, not in GK */
-        CHECK_NEAR(c0.area_m2, buffered_area(xy, 2), TOL(c0.area_m2));
+        CHECK_NEAR(c0.area_m2, band_area(xy, 2), TOL(c0.area_m2));
+        /* the road's stadium plus the walk's 70 m outside it (width 2 BUF) */
+        CHECK_NEAR(c0.area_m2, 2 * reach * 2 * BUF + disc() + (wm - BUF) * 2 * BUF + disc() / 2,
+                   TOL_STADIUM + 2 * BUF * CELL);
     }
     GEOSGeom_destroy_r(C->geos, a);
     wg_isochrone_free(iso), iso = NULL;
@@ -194,7 +229,11 @@ static void straight_tests(void) {
     CHECK_OK(C, wg_isochrone_compute(ws, g, ll, 2, mins + 1, 1, &o, &iso));
     a = contour_geom(iso, 0, &c0);
     CHECK(a && inside_m(a, 290, 500) && inside_m(a, 3610, 500) && !inside_m(a, 2000, 500));
-    CHECK_NEAR(c0.area_m2, 2 * (300 * 2 * BUF + gon16()), TOL(c0.area_m2));
+    {
+        double xy[] = {0, 500, 300, 500, 3600, 500, 3900, 500};
+        CHECK_NEAR(c0.area_m2, band_area(xy, 2), TOL(c0.area_m2));
+        CHECK_NEAR(c0.area_m2, 2 * (300 * 2 * BUF + disc()), 2 * TOL_STADIUM);
+    }
     CHECK(c0.nodes == 2);
     if (a) CHECK(GEOSGetNumGeometries_r(C->geos, a) == 2);
     GEOSGeom_destroy_r(C->geos, a);
@@ -206,7 +245,10 @@ static void straight_tests(void) {
     CHECK_OK(C, wg_isochrone_compute(ws, g, ll, 1, &m30, 1, &o, &iso));
     a = contour_geom(iso, 0, &c0);
     CHECK(c0.nodes == 2);
-    CHECK_NEAR(c0.area_m2, 500 * 2 * BUF + gon16(), TOL(c0.area_m2));
+    {
+        double xy[] = {0, 3500, 500, 3500};
+        CHECK_NEAR(c0.area_m2, band_area(xy, 1), TOL(c0.area_m2));
+    }
     CHECK(a && !inside_m(a, 0, 500));
     GEOSGeom_destroy_r(C->geos, a);
     wg_isochrone_free(iso), iso = NULL;
@@ -228,6 +270,11 @@ static void straight_tests(void) {
     wg_isochrone_opts np = o;
     np.profile = "boat";
     CHECK(wg_isochrone_compute(ws, g, ll, 1, mins, 1, &np, &iso) == WG_ERR_NOT_FOUND && !iso);
+    /* cells too large for the band: a node could fall outside its contour */
+    wg_isochrone_opts big = o;
+    big.cell_m = BUF * 1.5;
+    ll_of(0, 500, &ll[0], &ll[1]);
+    CHECK(wg_isochrone_compute(ws, g, ll, 1, mins, 1, &big, &iso) == WG_ERR_INVALID_ARG && !iso);
 
     /* one way (west to east): forwards reaches the east, --reverse the west */
     double one = 1;
@@ -242,7 +289,11 @@ static void straight_tests(void) {
     CHECK_OK(C, wg_isochrone_compute(ws, g, ll, 1, &one, 1, &rev, &iso));
     a = contour_geom(iso, 0, &c0);
     CHECK(a && !inside_m(a, 1500, -2000) && inside_m(a, 500, -2000));
-    CHECK_NEAR(c0.area_m2, (1 - walk_min(iso)) * 600 * 2 * BUF + gon16(), TOL(c0.area_m2));
+    {
+        double reach = (1 - walk_min(iso)) * 600, xy[] = {1000 - reach, -2000, 1000, -2000};
+        CHECK_NEAR(c0.area_m2, band_area(xy, 1), TOL(c0.area_m2));
+        CHECK_NEAR(c0.area_m2, reach * 2 * BUF + disc(), TOL_STADIUM);
+    }
     GEOSGeom_destroy_r(C->geos, a);
     wg_isochrone_free(iso), iso = NULL;
     wg_graph_free(g);
@@ -324,6 +375,7 @@ static void coverage_tests(void) {
     o.profile = "car";
     o.origins = ll, o.norigins = 1;
     o.minutes = 2; /* 1200 m east of the origin */
+    o.cell_m = CELL; /* cell edges on the grids' edges */
     wg_coverage_report r;
     CHECK_OK(C, wg_coverage_run(ws, g, &o, tpath("cov.geojson"), tpath("uncov.geojson"), &r));
     CHECK(r.grids == 5 && r.full == 0 && r.partial == 2 && r.none == 3);
@@ -338,7 +390,9 @@ static void coverage_tests(void) {
         CHECK_NEAR(g1->area, 1e6, 1);
         CHECK_NEAR(g1->covered, 1000 * 2 * BUF, 2);
         CHECK_NEAR(g1->share, 0.06, 2e-6);
-        CHECK_NEAR(g2->covered, 200 * 2 * BUF + gon16() / 2, TOL(g2->covered));
+        double xy[] = {0, 500, 1200, 500};
+        CHECK_NEAR(g2->covered, band_area_in(xy, 1, CELL, 1000, 0, 2000, 1000), TOL(g2->covered));
+        CHECK_NEAR(g2->covered, 200 * 2 * BUF + disc() / 2, TOL_STADIUM);
         CHECK(g1->incidents == 2 && g1->inside == 1 && g1->has_inc_share);
         CHECK_NEAR(g1->inc_share, 0.5, 1e-9);
         CHECK(g1->has_worst && g1->worst == 0);
@@ -366,6 +420,7 @@ static void coverage_tests(void) {
     o.rule = NULL;
     o.minutes = 10;
     o.buffer_m = 1400;
+    o.cell_m = 100; /* the outline within half a cell of the 1400 m band */
     CHECK_OK(C, wg_coverage_run(ws, g, &o, tpath("cov4.geojson"), NULL, &r));
     CHECK(r.full == 4 && r.none == 1);
     wg_graph_free(g);
@@ -444,6 +499,9 @@ static void lattice_tests(void) {
     o.profile = "walk";
     wg_isochrone *iso = NULL;
     CHECK_OK(C, wg_isochrone_compute(ws, gr, ll, 2, mins, 3, &o, &iso));
+    wg_isochrone_info info;
+    wg_isochrone_get_info(iso, &info);
+    CHECK(info.cell_m == BUF / 2); /* the default */
     GEOSGeometry *prev = NULL;
     int holes = 0;
     for (size_t i = 0; iso && i < wg_isochrone_count(iso); i++) {
@@ -451,7 +509,9 @@ static void lattice_tests(void) {
         GEOSGeometry *poly = contour_geom(iso, i, &c);
         CHECK(poly != NULL);
         if (!poly) continue;
-        double T = c.minutes * 60000.0, slack = (BUF + 1) * 3600.0 / 5;
+        /* a node in a cell whose centre is within BUF of a reached road is
+         * at most BUF + half the cell's diagonal from it */
+        double T = c.minutes * 60000.0, slack = (BUF + BUF / 2 * 0.71 + 1) * 3600.0 / 5;
         int64_t within = 0, bad_in = 0, bad_out = 0;
         for (int v = 0; v < n; v++) {
             double x, y;
@@ -466,6 +526,15 @@ static void lattice_tests(void) {
         CHECK(within == c.nodes);
         CHECK(bad_in == 0);
         CHECK(bad_out == 0);
+        CHECK(GEOSisValid_r(C->geos, poly) == 1);
+        {
+            /* the polygon (back in the metric CRS) has the area reported */
+            GEOSGeometry *pm = wg_geom_transform(C, to_m, poly);
+            double am = -1;
+            if (pm) GEOSArea_r(C->geos, pm, &am), GEOSGeom_destroy_r(C->geos, pm);
+            CHECK_NEAR(am, c.area_m2, 1e-6 * c.area_m2 + 1e-3);
+            CHECK(c.area_m2 > 0);
+        }
         if (prev) {
             GEOSGeometry *diff = GEOSDifference_r(C->geos, prev, poly);
             double da = 1;
@@ -497,10 +566,12 @@ int main(void) {
     C = NULL;
     if (wg_ctx_new(&C) != WG_OK) return 2;
     to_ll = wg_proj_transform(C, "EPSG:4549", "EPSG:4326");
+    to_m = wg_proj_transform(C, "EPSG:4326", "EPSG:4549");
     straight_tests();
     coverage_tests();
     lattice_tests();
     proj_destroy(to_ll);
+    proj_destroy(to_m);
     wg_ctx_free(C);
     TEST_MAIN_END();
 }

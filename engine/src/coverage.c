@@ -2,13 +2,16 @@
  *
  * One multi-source search (isochrone.c) from all origins (the officers'
  * stations, or given points) without a time limit: its node times give
- * every grid's worst travel time, and the service-area polygon of each
- * distinct service time (one per rule class) is built once from it, so a
- * rule "town:10,village:30" costs one search and two polygons. Per grid,
- * in the metric CRS: covered = area(grid ∩ area(T)); uncovered = grid −
- * area(T). Incidents are counted by their stored grid_code and tested
- * against the WGS84 polygon (prepared). Grid-node membership uses each
- * grid's prepared polygon after a bounding-box test. */
+ * every grid's worst travel time. The reached pieces up to the largest
+ * service time make ONE travel-time raster (isoraster.c; the same cells,
+ * band and method as `wangge isochrone`), so a rule "town:10,village:30"
+ * costs one search and one raster. Per grid, in the metric CRS: the cells
+ * of its bounding box reached within the grid's time are polygonised (a
+ * small window, not the county's area), then covered = area(grid ∩ cells)
+ * and uncovered = grid − cells with GEOS. An incident (counted by its
+ * stored grid_code) is inside when the cell under it is reached within its
+ * grid's time. Grid-node membership uses each grid's prepared polygon
+ * after a bounding-box test. */
 #include "graph.h"
 #include "ogrio.h"
 #include "units.h"
@@ -231,22 +234,17 @@ static wg_status node_times(wg_ctx *ctx, cov *c, const wg_iso_search *is) {
     return WG_OK;
 }
 
-/* Incidents of each grid (by code), and those inside the grid's polygon. */
-static wg_status incidents(cov *c, GEOSGeometry **poly_ll, const double *tms, int ntimes,
-                           const size_t *grid_by_code) {
+/* Incidents of each grid (by code), and those in a cell reached within
+ * the grid's time. */
+static wg_status incidents(cov *c, const wg_iso_raster *r, const size_t *grid_by_code) {
     wg_ws *ws = c->ws;
-    GEOSContextHandle_t h = ws->ctx->geos;
     sqlite3_stmt *st = NULL;
-    const GEOSPreparedGeometry *pg[MAX_RULES + 1] = {0};
     wg_status rc = WG_OK;
-    for (int k = 0; k < ntimes; k++)
-        if (!(pg[k] = GEOSPrepare_r(h, poly_ll[k]))) {
-            rc = wg_err(ws->ctx, WG_ERR_GEOS, "GEOS cannot prepare the service area");
-            goto done;
-        }
+    size_t n = 0, cap = 0, *gi = NULL;
+    double *xy = NULL;
     if ((rc = wg_ws_prepare(ws, "SELECT grid_code, ST_X(geom), ST_Y(geom) FROM incidents "
                             "WHERE grid_code IS NOT NULL AND geom IS NOT NULL", &st)))
-        goto done;
+        return rc;
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         const char *code = (const char *)sqlite3_column_text(st, 0);
@@ -263,19 +261,110 @@ static wg_status incidents(cov *c, GEOSGeometry **poly_ll, const double *tms, in
         }
         if (!code || lo >= c->ngrids || strcmp(c->units.v[c->grids[grid_by_code[lo]]].code, code))
             continue;
-        gfig *f = &c->f[grid_by_code[lo]];
-        int k = 0;
-        while (k < ntimes && tms[k] != f->minutes) k++;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 4096;
+            size_t *g2 = realloc(gi, cap * sizeof *g2);
+            if (g2) gi = g2;
+            double *x2 = g2 ? realloc(xy, 2 * cap * sizeof *x2) : NULL;
+            if (!x2) {
+                rc = wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory reading incidents");
+                goto done;
+            }
+            xy = x2;
+        }
+        gi[n] = grid_by_code[lo];
+        xy[2 * n] = sqlite3_column_double(st, 1), xy[2 * n + 1] = sqlite3_column_double(st, 2);
+        n++;
+    }
+    if (step != SQLITE_DONE) {
+        rc = wg_ws_sqlerr(ws, "reading incidents");
+        goto done;
+    }
+    if ((rc = wg_ws_metric_xy(ws, 0, xy, n))) goto done;
+    for (size_t i = 0; i < n; i++) {
+        gfig *f = &c->f[gi[i]];
+        uint32_t t;
         f->incidents++;
-        if (k < ntimes && pcontains(h, pg[k], sqlite3_column_double(st, 1),
-                                     sqlite3_column_double(st, 2)))
+        if (wg_iso_raster_at(r, xy[2 * i], xy[2 * i + 1], &t) && t <= f->minutes * 60000.0)
             f->inside++;
     }
-    if (step != SQLITE_DONE) rc = wg_ws_sqlerr(ws, "reading incidents");
 done:
     sqlite3_finalize(st);
-    for (int k = 0; k < ntimes; k++)
-        if (pg[k]) GEOSPreparedGeom_destroy_r(h, pg[k]);
+    free(gi), free(xy);
+    return rc;
+}
+
+/* Gathers polygonised cells as GEOS polygons. */
+typedef struct gpolys {
+    GEOSGeometry **v;
+    size_t n, cap;
+    GEOSWKBReader *rd;
+} gpolys;
+
+static wg_status add_gpoly(wg_ctx *ctx, void *user, void *og) {
+    gpolys *p = user;
+    size_t len = (size_t)OGR_G_WkbSize((OGRGeometryH)og);
+    unsigned char *wkb = malloc(len ? len : 1);
+    GEOSGeometry *g = NULL;
+    if (wkb && OGR_G_ExportToIsoWkb((OGRGeometryH)og, wkbNDR, wkb) == OGRERR_NONE)
+        g = GEOSWKBReader_read_r(ctx->geos, p->rd, wkb, len);
+    free(wkb);
+    OGR_G_DestroyGeometry((OGRGeometryH)og);
+    if (g && p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 64;
+        GEOSGeometry **v = realloc(p->v, cap * sizeof *v);
+        if (v) p->v = v, p->cap = cap;
+    }
+    if (!g || p->n == p->cap) {
+        if (g) GEOSGeom_destroy_r(ctx->geos, g);
+        return wg_err(ctx, WG_ERR_GEOS, "cannot convert a service-area polygon: %s",
+                      wg_geos_msg(ctx));
+    }
+    p->v[p->n++] = g;
+    return WG_OK;
+}
+
+/* The covered area of grid i (metric polygon gm) and its uncovered part. */
+static wg_status cover_grid(wg_ws *ws, cov *c, size_t i, const GEOSGeometry *gm,
+                            const wg_iso_raster *r) {
+    wg_ctx *ctx = ws->ctx;
+    GEOSContextHandle_t h = ctx->geos;
+    gfig *f = &c->f[i];
+    gpolys p = {0};
+    GEOSGeometry *cells = NULL, *in = NULL, *out = NULL;
+    double x0, y0, x1, y1;
+    wg_status rc = WG_OK;
+    GEOSArea_r(h, gm, &f->area);
+    if (!GEOSGeom_getXMin_r(h, gm, &x0) || !GEOSGeom_getYMin_r(h, gm, &y0) ||
+        !GEOSGeom_getXMax_r(h, gm, &x1) || !GEOSGeom_getYMax_r(h, gm, &y1))
+        return WG_OK; /* empty */
+    if (!(p.rd = GEOSWKBReader_create_r(h))) return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    rc = wg_iso_raster_polygons(ctx, r, f->minutes * 60000.0, x0, y0, x1, y1, add_gpoly, &p);
+    if (rc) goto done;
+    if (!p.n) {
+        f->covered = 0;
+        out = GEOSGeom_clone_r(h, gm);
+    } else {
+        cells = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, p.v, (unsigned)p.n);
+        if (cells) p.n = 0; /* owned by the collection */
+        in = cells ? GEOSIntersection_r(h, gm, cells) : NULL;
+        out = in ? GEOSDifference_r(h, gm, cells) : NULL;
+        if (in) GEOSArea_r(h, in, &f->covered);
+    }
+    if (!out) {
+        rc = wg_err(ctx, WG_ERR_GEOS, "GEOS failed on grid %s: %s", c->units.v[c->grids[i]].code,
+                    wg_geos_msg(ctx));
+        goto done;
+    }
+    if (f->covered > f->area) f->covered = f->area;
+    if (f->area - f->covered >= 1.0 && !(f->uncovered = wg_ws_from_metric(ws, out))) rc = WG_ERR_PROJ;
+done:
+    for (size_t k = 0; k < p.n; k++) GEOSGeom_destroy_r(h, p.v[k]);
+    free(p.v);
+    if (cells) GEOSGeom_destroy_r(h, cells);
+    if (in) GEOSGeom_destroy_r(h, in);
+    if (out) GEOSGeom_destroy_r(h, out);
+    GEOSWKBReader_destroy_r(h, p.rd);
     return rc;
 }
 
@@ -393,7 +482,8 @@ wg_status wg_coverage_run(wg_ws *ws, const wg_graph *g, const wg_coverage_opts *
     int nr = 0, ntimes = 0;
     double tms[MAX_RULES + 1], *ll = NULL;
     size_t nll = 0, *by_code = NULL;
-    GEOSGeometry *poly_m[MAX_RULES + 1] = {0}, *poly_ll[MAX_RULES + 1] = {0};
+    wg_iso_pbuf pb = {0};
+    wg_iso_raster r = {0};
     wg_coverage_report rep;
     wg_status rc = WG_OK;
     memset(&c, 0, sizeof c);
@@ -402,7 +492,8 @@ wg_status wg_coverage_run(wg_ws *ws, const wg_graph *g, const wg_coverage_opts *
     if (opts) o = *opts;
     else memset(&o, 0, sizeof o);
     c.ws = ws;
-    double buffer_m = o.buffer_m > 0 ? o.buffer_m : 30.0;
+    double band = o.buffer_m > 0 ? o.buffer_m : 30.0;
+    double cell = o.cell_m > 0 ? o.cell_m : WG_ISO_CELL_OF(band);
     if (o.rule && parse_rules(ctx, o.rule, rules, &nr)) return WG_ERR_INVALID_ARG;
     if ((rc = wg_units_load(ws, WG_LEVEL_BIT(WG_LEVEL_COUNTY) | WG_LEVEL_BIT(WG_LEVEL_TOWN) |
                                     WG_LEVEL_BIT(WG_LEVEL_VILLAGE) | WG_LEVEL_BIT(WG_LEVEL_GRID),
@@ -431,44 +522,34 @@ wg_status wg_coverage_run(wg_ws *ws, const wg_graph *g, const wg_coverage_opts *
         goto done;
     rep.origins = (int64_t)nll - is.no_road;
     rep.no_road = is.no_road;
-    for (int k = 0; k < ntimes; k++) {
-        if (!(poly_m[k] = wg_iso_polygon(ws, &is, tms[k] * 60000.0, buffer_m, NULL, 0, NULL)) ||
-            !(poly_ll[k] = wg_ws_from_metric(ws, poly_m[k]))) {
-            rc = WG_ERR_GEOS;
-            goto done;
-        }
-    }
+    double tmax = 0;
+    for (int k = 0; k < ntimes; k++)
+        if (tms[k] > tmax) tmax = tms[k];
+    wg_iso_collect(&is, tmax * 60000.0, &pb);
+    if (pb.nomem) goto nomem;
+    if ((rc = wg_iso_raster_build(ws, pb.v, pb.n, pb.pt, pb.npt, band, cell, &r))) goto done;
+    wg_iso_pbuf_free(&pb);
     if ((rc = node_times(ctx, &c, &is))) goto done;
     for (size_t i = 0; i < c.ngrids; i++) {
-        gfig *f = &c.f[i];
-        int k = 0;
-        while (tms[k] != f->minutes) k++;
-        GEOSGeometry *gm = wg_ws_to_metric(ws, c.units.v[c.grids[i]].geom), *in = NULL, *out = NULL;
+        GEOSGeometry *gm = wg_ws_to_metric(ws, c.units.v[c.grids[i]].geom);
         if (!gm) {
             rc = WG_ERR_PROJ;
             goto done;
         }
-        GEOSArea_r(h, gm, &f->area);
-        in = GEOSIntersection_r(h, gm, poly_m[k]);
-        out = in ? GEOSDifference_r(h, gm, poly_m[k]) : NULL;
-        if (in) GEOSArea_r(h, in, &f->covered);
-        if (out && f->area - f->covered >= 1.0) f->uncovered = wg_ws_from_metric(ws, out);
-        if (in) GEOSGeom_destroy_r(h, in);
-        if (out) GEOSGeom_destroy_r(h, out);
+        rc = cover_grid(ws, &c, i, gm, &r);
         GEOSGeom_destroy_r(h, gm);
-        if (!in || !out) {
-            rc = wg_err(ctx, WG_ERR_GEOS, "GEOS failed on grid %s: %s", c.units.v[c.grids[i]].code,
-                        wg_geos_msg(ctx));
+        if (rc) goto done;
+        if (wg_progress(ctx, "coverage", i + 1, c.ngrids)) {
+            rc = wg_err(ctx, WG_ERR_INTERRUPTED, "coverage interrupted at grid %zu of %zu", i + 1, c.ngrids);
             goto done;
         }
-        if (f->covered > f->area) f->covered = f->area;
     }
     by_code = malloc(c.ngrids * sizeof *by_code);
     if (!by_code) goto nomem;
     for (size_t i = 0; i < c.ngrids; i++) by_code[i] = i;
     g_sort_cov = &c;
     qsort(by_code, c.ngrids, sizeof *by_code, cmp_grid_code);
-    if ((rc = incidents(&c, poly_ll, tms, ntimes, by_code))) goto done;
+    if ((rc = incidents(&c, &r, by_code))) goto done;
     for (size_t i = 0; i < c.ngrids; i++) {
         const gfig *f = &c.f[i];
         const char *s = status_of(f);
@@ -492,10 +573,8 @@ wg_status wg_coverage_run(wg_ws *ws, const wg_graph *g, const wg_coverage_opts *
 nomem:
     rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory computing coverage");
 done:
-    for (int k = 0; k < ntimes; k++) {
-        if (poly_m[k]) GEOSGeom_destroy_r(h, poly_m[k]);
-        if (poly_ll[k]) GEOSGeom_destroy_r(h, poly_ll[k]);
-    }
+    wg_iso_raster_free(&r);
+    wg_iso_pbuf_free(&pb);
     for (size_t i = 0; c.f && i < c.ngrids; i++)
         if (c.f[i].uncovered) GEOSGeom_destroy_r(h, c.f[i].uncovered);
     free(c.f), free(c.grids), free(by_code), free(ll);

@@ -340,12 +340,56 @@ wg_status wg_iso_search_run(wg_ctx *ctx, const wg_graph *g, const char *profile,
                             wg_iso_search *is);
 void wg_iso_search_free(wg_iso_search *is);
 
-/* The T-ms service-area polygon in the workspace's metric CRS; with
- * `inner` (the polygon of the smaller time t_inner) united with it, pieces
- * ending by t_inner being left out as inner has them already. A new
- * geometry, or NULL with the message set. */
-GEOSGeometry *wg_iso_polygon(wg_ws *ws, const wg_iso_search *is, double T, double buffer_m,
-                             const GEOSGeometry *inner, double t_inner, size_t *npieces);
+/* A piece buffer: the reached pieces and their points (lon, lat pairs). */
+typedef struct wg_iso_pbuf {
+    wg_iso_piece *v;
+    size_t n, cap;
+    double *pt;
+    size_t npt, ptcap;
+    int nomem;
+} wg_iso_pbuf;
+
+/* The pieces reached within T ms, frontier pieces and the origins' walks
+ * and own edges included (isochrone.c). Check b->nomem afterwards. */
+void wg_iso_collect(const wg_iso_search *is, double T, wg_iso_pbuf *b);
+void wg_iso_pbuf_free(wg_iso_pbuf *b);
+
+/* The travel-time raster of a service area (isoraster.c says how it is
+ * made): w x h cells of `cell` metres in the workspace's metric CRS, row 0
+ * at the north edge y1, column 0 at the west edge x0; t[] in whole ms,
+ * WG_W_INF where nothing is reached. */
+typedef struct wg_iso_raster {
+    double x0, y1, cell, band;
+    uint32_t w, h;
+    uint32_t *t;
+} wg_iso_raster;
+
+/* Builds the raster of pieces (points `ll`, npt lon/lat pairs) with the
+ * band and cell size in metres (cell <= band * sqrt(2)). No pieces: an
+ * empty raster (w = h = 0). Free with wg_iso_raster_free(), also after a
+ * failure. */
+wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, const double *ll,
+                              size_t npt, double band, double cell, wg_iso_raster *r);
+void wg_iso_raster_free(wg_iso_raster *r);
+
+/* Cells reached within T ms. */
+int64_t wg_iso_raster_count(const wg_iso_raster *r, double T);
+
+/* The time of the cell holding metric point (x, y); returns 0 (and
+ * WG_W_INF) outside the raster. */
+int wg_iso_raster_at(const wg_iso_raster *r, double x, double y, uint32_t *t);
+
+/* Polygonises the cells reached within T ms inside the metric window
+ * (wx0, wy0)-(wx1, wy1) (widened to whole cells; the whole raster if it
+ * covers it): fn gets each polygon (an OGRGeometryH in the metric CRS,
+ * owned by fn from then on, also when it fails). */
+typedef wg_status (*wg_iso_poly_fn)(wg_ctx *ctx, void *user, void *ogr_polygon);
+wg_status wg_iso_raster_polygons(wg_ctx *ctx, const wg_iso_raster *r, double T, double wx0,
+                                 double wy0, double wx1, double wy1, wg_iso_poly_fn fn,
+                                 void *user);
+
+/* The default cell size for a band: half of it. */
+#define WG_ISO_CELL_OF(band) ((band) / 2)
 
 /* Creates `path` (OGR driver by extension, staged) with one WGS84 layer of
  * geometry type `gtype` (an OGRwkbGeometryType) and lets fn fill it

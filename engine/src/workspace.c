@@ -210,6 +210,18 @@ GEOSGeometry *wg_ws_from_metric(wg_ws *ws, const GEOSGeometry *g) {
     return wg_geom_transform(ws->ctx, ws->from_metric, g);
 }
 
+wg_status wg_ws_metric_xy(wg_ws *ws, int inverse, double *xy, size_t n) {
+    wg_status rc = ensure_metric_pj(ws);
+    if (rc || !n) return rc;
+    proj_trans_generic(inverse ? ws->from_metric : ws->to_metric, PJ_FWD, xy, 2 * sizeof *xy, n,
+                       xy + 1, 2 * sizeof *xy, n, NULL, 0, 0, NULL, 0, 0);
+    for (size_t i = 0; i < 2 * n; i++)
+        if (!isfinite(xy[i]) || xy[i] == HUGE_VAL)
+            return wg_err(ws->ctx, WG_ERR_PROJ, "point %zu of %zu is outside the domain of the "
+                          "workspace's CRS transformation", i / 2 + 1, n);
+    return WG_OK;
+}
+
 wg_status wg_ws_set_metric(wg_ws *ws, int epsg) {
     char sql[96], val[16];
     snprintf(sql, sizeof sql, "SELECT InsertEpsgSrid(%d)", epsg);

@@ -42,6 +42,11 @@ wg_status wg_ws_meta_set(wg_ws *ws, const char *key, const char *value);
 GEOSGeometry *wg_ws_to_metric(wg_ws *ws, const GEOSGeometry *g);
 GEOSGeometry *wg_ws_from_metric(wg_ws *ws, const GEOSGeometry *g);
 
+/* Transforms n interleaved x, y pairs in place: lon/lat to the metric CRS,
+ * or back with `inverse` (one batched PROJ call). Fails (message set) if a
+ * coordinate becomes non-finite. */
+wg_status wg_ws_metric_xy(wg_ws *ws, int inverse, double *xy, size_t n);
+
 /* Builds a PROJ transform from `src` (any PROJ-understood CRS text) to
  * `dst`, normalised to lon/lat, easting/northing order. NULL on failure. */
 PJ *wg_proj_transform(wg_ctx *ctx, const char *src, const char *dst);

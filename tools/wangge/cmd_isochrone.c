@@ -144,10 +144,13 @@ static void isochrone_help(FILE *out) {
         "(properties minutes, area_m2, nodes), contours nested, holes where the roads do\n"
         "not reach. Any OGR format by extension (.geojson, .gpkg, .shp, .fgb).\n\n"
         "Method: one search from all origins (each walks straight to its nearest usable\n"
-        "road at the profile's offroad speed, then along the roads); every reached road\n"
-        "piece, including the partial pieces at the frontier, is buffered by --buffer\n"
-        "metres in the workspace's metric CRS and the buffers are united (GEOS); each\n"
-        "contour is also united with the smaller ones.\n\n"
+        "road at the profile's offroad speed, then along the roads); the reached road\n"
+        "pieces, frontier pieces included, make a travel-time raster in the workspace's\n"
+        "metric CRS: each cell of --cell metres takes the earliest time of a reached road\n"
+        "within --buffer metres of its centre. A contour is the union of the cells\n"
+        "reached in time (polygonised by GDAL): contours are exactly nested, every road\n"
+        "node reached in time is inside, and the outline is within half a cell of the\n"
+        "--buffer-wide band around the reached roads.\n\n"
         "  --from LON,LAT     an origin (repeatable)\n"
         "  --origins FILE     origins from a CSV with lon and lat columns\n"
         "  --minutes LIST     contours, decimal minutes, comma-separated (required)\n"
@@ -155,7 +158,8 @@ static void isochrone_help(FILE *out) {
         "  --reverse          the area from which the origins can be reached in time\n"
         "  -o, --output OUT   the contours\n"
         "  --lines FILE       also write the reached road pieces with start_min, end_min\n"
-        "  --buffer M         half-width of the polygons around the roads, metres (30)\n"
+        "  --buffer M         the off-road band around the reached roads, metres (30)\n"
+        "  --cell M           raster cell size, metres (buffer / 2; at most buffer * 1.41)\n"
         "  --max-snap M       origins farther than this from a road are left out (5000)\n"
         "  --json             print the summary as JSON\n"
         "  -h, --help         this text\n");
@@ -163,12 +167,13 @@ static void isochrone_help(FILE *out) {
 
 int cmd_isochrone(int argc, char **argv) {
     enum { O_FROM = 256, O_ORIGINS, O_MINUTES, O_PROFILE, O_REVERSE, O_LINES, O_BUFFER, O_SNAP,
-           O_JSON };
+           O_JSON, O_CELL };
     static const struct option longopts[] = {
         {"from", required_argument, 0, O_FROM},       {"origins", required_argument, 0, O_ORIGINS},
         {"minutes", required_argument, 0, O_MINUTES}, {"profile", required_argument, 0, O_PROFILE},
         {"reverse", no_argument, 0, O_REVERSE},       {"lines", required_argument, 0, O_LINES},
         {"buffer", required_argument, 0, O_BUFFER},   {"max-snap", required_argument, 0, O_SNAP},
+        {"cell", required_argument, 0, O_CELL},
         {"output", required_argument, 0, 'o'},        {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
     pts o = {0};
@@ -203,12 +208,14 @@ int cmd_isochrone(int argc, char **argv) {
         case O_LINES: lines = optarg; break;
         case O_BUFFER:
         case O_SNAP:
+        case O_CELL:
             x = strtod(optarg, &end);
             if (end == optarg || *end || !isfinite(x) || x <= 0) {
-                cli_usage_error("isochrone", "--%s needs metres > 0", c == O_BUFFER ? "buffer" : "max-snap");
+                cli_usage_error("isochrone", "--%s needs metres > 0",
+                                c == O_BUFFER ? "buffer" : c == O_CELL ? "cell" : "max-snap");
                 goto done;
             }
-            *(c == O_BUFFER ? &opts.buffer_m : &opts.max_snap_m) = x;
+            *(c == O_BUFFER ? &opts.buffer_m : c == O_CELL ? &opts.cell_m : &opts.max_snap_m) = x;
             break;
         case 'o': out = optarg; break;
         case O_JSON: json = 1; break;
@@ -274,6 +281,7 @@ int cmd_isochrone(int argc, char **argv) {
         cJSON_AddNumberToObject(j, "pieces", (double)wg_isochrone_lines(iso));
         cJSON_AddNumberToObject(j, "search_ms", r1(info.search_ms));
         cJSON_AddNumberToObject(j, "polygon_ms", r1(info.polygon_ms));
+        cJSON_AddNumberToObject(j, "cell_m", info.cell_m);
         cJSON_AddStringToObject(j, "output", out);
         if (lines) cJSON_AddStringToObject(j, "lines", lines);
         cli_json_out(j, 0);
@@ -284,8 +292,9 @@ int cmd_isochrone(int argc, char **argv) {
             printf("%g min: %.3f km2, %lld road nodes\n", ct.minutes, ct.area_m2 / 1e6,
                    (long long)ct.nodes);
         }
-        printf("search %.1f ms, polygons %.1f ms; written to %s%s%s\n", info.search_ms,
-               info.polygon_ms, out, lines ? " and " : "", lines ? lines : "");
+        printf("search %.1f ms, polygons %.1f ms (%g m cells); written to %s%s%s\n",
+               info.search_ms, info.polygon_ms, info.cell_m, out, lines ? " and " : "",
+               lines ? lines : "");
     }
 close:
     wg_isochrone_free(iso);
@@ -320,7 +329,8 @@ static void coverage_help(FILE *out) {
         "  --profile P        travel profile (default: car)\n"
         "  -o, --output OUT   the grids with their figures\n"
         "  --uncovered FILE   the uncovered parts (code, area_m2)\n"
-        "  --buffer M         half-width of the service area around the roads (30)\n"
+        "  --buffer M         the off-road band around the reached roads, metres (30)\n"
+        "  --cell M           raster cell size, metres (buffer / 2; at most buffer * 1.41)\n"
         "  --max-snap M       origins farther than this from a road are left out (5000)\n"
         "  --json             print the summary as JSON\n"
         "  -h, --help         this text\n");
@@ -328,13 +338,14 @@ static void coverage_help(FILE *out) {
 
 int cmd_coverage(int argc, char **argv) {
     enum { O_OFFICERS = 256, O_ROLE, O_ORIGINS, O_MINUTES, O_RULE, O_PROFILE, O_UNCOVERED,
-           O_BUFFER, O_SNAP, O_JSON };
+           O_BUFFER, O_SNAP, O_JSON, O_CELL };
     static const struct option longopts[] = {
         {"officers", no_argument, 0, O_OFFICERS},     {"role", required_argument, 0, O_ROLE},
         {"origins", required_argument, 0, O_ORIGINS}, {"minutes", required_argument, 0, O_MINUTES},
         {"rule", required_argument, 0, O_RULE},       {"profile", required_argument, 0, O_PROFILE},
         {"uncovered", required_argument, 0, O_UNCOVERED},
         {"buffer", required_argument, 0, O_BUFFER},   {"max-snap", required_argument, 0, O_SNAP},
+        {"cell", required_argument, 0, O_CELL},
         {"output", required_argument, 0, 'o'},        {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
     pts o = {0};
@@ -363,12 +374,14 @@ int cmd_coverage(int argc, char **argv) {
         case O_UNCOVERED: uncovered = optarg; break;
         case O_BUFFER:
         case O_SNAP:
+        case O_CELL:
             x = strtod(optarg, &end);
             if (end == optarg || *end || !isfinite(x) || x <= 0) {
-                cli_usage_error("coverage", "--%s needs metres > 0", c == O_BUFFER ? "buffer" : "max-snap");
+                cli_usage_error("coverage", "--%s needs metres > 0",
+                                c == O_BUFFER ? "buffer" : c == O_CELL ? "cell" : "max-snap");
                 goto done;
             }
-            *(c == O_BUFFER ? &opts.buffer_m : &opts.max_snap_m) = x;
+            *(c == O_BUFFER ? &opts.buffer_m : c == O_CELL ? &opts.cell_m : &opts.max_snap_m) = x;
             break;
         case 'o': out = optarg; break;
         case O_JSON: json = 1; break;

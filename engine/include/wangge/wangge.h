@@ -836,18 +836,24 @@ WG_API wg_status wg_heatmap(wg_ws *ws, const wg_heatmap_opts *opts, wg_heatmap_r
  * reach an origin in T). Method: one multi-source Dijkstra over a
  * profile's arcs, origins entering the graph as routes do (a straight walk
  * at the offroad speed, then the partial edge); the reached road pieces,
- * frontier pieces included, are buffered by `buffer_m` metres (default
- * 30; round caps and joins, 4 segments a quarter circle) in the
- * workspace's metric CRS and united with GEOS; each contour is also united
- * with the next smaller one, so contours are nested. Ground farther than
- * buffer_m from every reached road is a hole. */
+ * frontier pieces included, with their times, make a travel-time raster
+ * in the workspace's metric CRS: square cells of `cell_m` metres (default
+ * buffer_m / 2, edges on multiples of the cell size) take the earliest
+ * time of a reached road within `buffer_m` metres (the off-road band,
+ * default 30) of their centre. Contour T is the union of the cells reached
+ * by T, polygonised by GDAL: contours are nested exactly, ground farther
+ * than buffer_m from every road reached in time is a hole, every network
+ * node reached by T is inside, and the outline follows the buffers of the
+ * reached roads to within half a cell. cell_m may be at most
+ * buffer_m * sqrt(2). */
 
 /* Options of wg_isochrone_compute(); zero-initialise. Strings borrowed. */
 typedef struct wg_isochrone_opts {
     const char *profile; /* NULL: the graph's first profile */
     int reverse;         /* 1: times TO the origins */
     double max_snap_m;   /* origins farther from a usable road are left out; <= 0: 5000 */
-    double buffer_m;     /* half-width of the reached roads' polygon; <= 0: 30 */
+    double buffer_m;     /* the off-road band around the reached roads, metres; <= 0: 30 */
+    double cell_m;       /* the raster's cell size, metres; <= 0: buffer_m / 2 */
 } wg_isochrone_opts;
 
 /* A computed service area: its contours and the reached road pieces. */
@@ -857,8 +863,8 @@ typedef struct wg_isochrone_contour {
     double minutes;
     double area_m2;           /* in the metric CRS */
     int64_t nodes;            /* network nodes reached within the time */
-    int64_t pieces;           /* road pieces (and walks) the polygon is built from */
-    const unsigned char *wkb; /* WGS84 (Multi)Polygon; borrowed from the isochrone */
+    int64_t pieces;           /* road pieces (and walks) reached within the time */
+    const unsigned char *wkb; /* WGS84 MultiPolygon (ISO WKB); borrowed from the isochrone */
     size_t wkb_len;
 } wg_isochrone_contour;
 
@@ -866,6 +872,7 @@ typedef struct wg_isochrone_info {
     int64_t origins, no_road; /* origins given; those left out: no road within max_snap_m */
     int64_t settled;          /* nodes the search settled */
     double search_ms, polygon_ms;
+    double cell_m;            /* the raster's cell size used */
 } wg_isochrone_info;
 
 /* A reached road piece of the largest contour, in the direction of travel
@@ -886,7 +893,8 @@ typedef struct wg_isochrone_piece {
  * road within max_snap_m are counted in info.no_road, not an error; if
  * none has a road every contour is empty (area 0). On success *out is new;
  * free with wg_isochrone_free(). Fails with WG_ERR_INVALID_ARG (bad
- * coordinates or minutes), WG_ERR_NOT_FOUND (unknown profile), WG_ERR_GEOS,
+ * coordinates or minutes; a cell larger than buffer_m * sqrt(2); a raster
+ * over 400M cells), WG_ERR_NOT_FOUND (unknown profile), WG_ERR_GDAL,
  * WG_ERR_PROJ or WG_ERR_NOMEM. */
 WG_API wg_status wg_isochrone_compute(wg_ws *ws, const wg_graph *g, const double *lonlat,
                                       size_t norigins, const double *minutes, size_t nminutes,
@@ -917,7 +925,7 @@ typedef struct wg_coverage_opts {
                                the first key equal to its own kind, else its parent's,
                                else its grandparent's... (the level name counts too, and
                                "*" matches any grid); a grid no key matches is an error */
-    double max_snap_m, buffer_m; /* as for wg_isochrone_opts */
+    double max_snap_m, buffer_m, cell_m; /* as for wg_isochrone_opts */
 } wg_coverage_opts;
 
 typedef struct wg_coverage_report {

@@ -1,0 +1,177 @@
+/* bench_route.c -- wangge's side of the routing benchmark (bench_route.sh),
+ * the graph's own arcs for pgRouting, and the answers to compare.
+ *
+ *   bench_route WS edges EDGES.csv [--profile P]
+ *       every usable arc of the profile: id,source,target,cost with the
+ *       arc's time in integer ms (the weights wangge searches on; node ids
+ *       are road_edges' source/target ids, one row per direction)
+ *   bench_route WS pairs N SEED PAIRS.csv [--profile P]
+ *       N random (source, target) node pairs in the profile's main network
+ *       (a fixed LCG from SEED), routed with wg_route_compute() from node to
+ *       node through the public API (snapping included); writes
+ *       pair,source,target,cost_ms and prints route_p50_ms, route_p99_ms
+ *   bench_route WS iso NODE MINUTES NODES.txt [--profile P]
+ *       the service area from node NODE: the reached nodes (id per line,
+ *       time <= MINUTES) of the same search `wangge isochrone` runs, then
+ *       the whole wg_isochrone_compute() (search + polygon; the second of
+ *       two runs, the first warming GDAL up); prints
+ *       iso_nodes, iso_search_ms, iso_polygon_ms, iso_total_ms
+ *
+ * Links the static library: the arcs and the search are private. */
+#include "graph.h"
+#include "workspace.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int die(const char *msg, wg_ctx *ctx) {
+    fprintf(stderr, "bench_route: %s%s%s\n", msg, ctx ? ": " : "", ctx ? wg_ctx_errmsg(ctx) : "");
+    return 1;
+}
+
+static int profile_of(const wg_graph *g, const char *name) {
+    for (uint32_t i = 0; i < g->m.nprofiles; i++)
+        if (!strcmp(g->prof[i].m->name, name)) return (int)i;
+    return -1;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t lcg(uint64_t *s) {
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 33;
+}
+
+static int dump_edges(const wg_graph *g, int p, const char *path) {
+    const wg_gprof *P = &g->prof[p];
+    FILE *f = fopen(path, "w");
+    if (!f) return die("cannot write the edges file", NULL);
+    fprintf(f, "id,source,target,cost\n");
+    uint64_t id = 0;
+    for (uint32_t u = 0; u < g->m.nnodes; u++)
+        for (uint32_t k = P->fwd_off[u], end = wg_csr_end(P->fwd_off, u, P->m->narcs_f); k < end; k++)
+            fprintf(f, "%" PRIu64 ",%u,%u,%u\n", ++id, u + 1, P->fwd[k].head + 1, P->fwd[k].w);
+    fclose(f);
+    printf("arcs %" PRIu64 "\nnodes %u\n", id, g->m.nnodes);
+    return 0;
+}
+
+static int pairs(wg_ctx *ctx, const wg_graph *g, int p, const char *profile, long n, uint64_t seed,
+                 const char *path) {
+    const wg_gprof *P = &g->prof[p];
+    wg_router *r = NULL;
+    if (wg_router_new(ctx, g, profile, &r)) return die("router", ctx);
+    FILE *f = fopen(path, "w");
+    double *ms = malloc((size_t)n * sizeof *ms);
+    if (!f || !ms) return die("cannot write the pairs file", NULL);
+    fprintf(f, "pair,source,target,cost_ms\n");
+    wg_route_opts o;
+    memset(&o, 0, sizeof o);
+    for (long i = 0; i < n; i++) {
+        uint32_t a, b;
+        do a = (uint32_t)(lcg(&seed) % g->m.nnodes);
+        while (P->comp[a] != P->m->main_comp);
+        do b = (uint32_t)(lcg(&seed) % g->m.nnodes);
+        while (P->comp[b] != P->m->main_comp || b == a);
+        wg_route *rt = NULL;
+        double t0 = now_ms();
+        wg_status st = wg_route_compute(r, g->node_ll[2 * a], g->node_ll[2 * a + 1], g->node_ll[2 * b],
+                                        g->node_ll[2 * b + 1], &o, &rt);
+        ms[i] = now_ms() - t0;
+        if (st) return die("route", ctx);
+        if (rt->status == WG_ROUTE_FOUND)
+            fprintf(f, "%ld,%u,%u,%.0f\n", i + 1, a + 1, b + 1, rt->duration_s * 1000);
+        else
+            fprintf(f, "%ld,%u,%u,\n", i + 1, a + 1, b + 1);
+        wg_route_free(rt);
+    }
+    fclose(f);
+    qsort(ms, (size_t)n, sizeof *ms, cmp_d);
+    printf("route_p50_ms %.4f\nroute_p99_ms %.4f\nroute_max_ms %.4f\n", ms[n / 2],
+           ms[(size_t)(0.99 * (double)(n - 1) + 0.5)], ms[n - 1]);
+    free(ms);
+    wg_router_free(r);
+    return 0;
+}
+
+static int iso(wg_ws *ws, const wg_graph *g, const char *profile, uint32_t node, double minutes,
+               const char *path) {
+    wg_ctx *ctx = ws->ctx;
+    if (node < 1 || node > g->m.nnodes) return die("no such node", NULL);
+    double ll[2] = {g->node_ll[2 * (node - 1)], g->node_ll[2 * (node - 1) + 1]};
+    double T = minutes * 60000.0;
+    wg_iso_search is;
+    double t0 = now_ms();
+    if (wg_iso_search_run(ctx, g, profile, 0, 0, ll, 1, T, &is)) return die("search", ctx);
+    double t1 = now_ms();
+    FILE *f = fopen(path, "w");
+    if (!f) return die("cannot write the nodes file", NULL);
+    uint32_t cnt = 0;
+    for (uint32_t k = 0; k < is.s.nsettled; k++) {
+        uint32_t v = is.s.settled[k];
+        if (is.s.dist[v] <= T) fprintf(f, "%u\n", v + 1), cnt++;
+    }
+    fclose(f);
+    wg_iso_search_free(&is);
+    wg_isochrone_opts o;
+    memset(&o, 0, sizeof o);
+    o.profile = profile;
+    wg_isochrone *iso = NULL;
+    /* once to warm up (GDAL's driver registration, page faults), then timed */
+    if (wg_isochrone_compute(ws, g, ll, 1, &minutes, 1, &o, &iso)) return die("isochrone", ctx);
+    wg_isochrone_free(iso), iso = NULL;
+    double t2 = now_ms();
+    if (wg_isochrone_compute(ws, g, ll, 1, &minutes, 1, &o, &iso)) return die("isochrone", ctx);
+    double t3 = now_ms();
+    wg_isochrone_info info;
+    wg_isochrone_get_info(iso, &info);
+    wg_isochrone_contour c;
+    wg_isochrone_get(iso, 0, &c);
+    printf("iso_nodes %u\niso_search_only_ms %.2f\niso_search_ms %.2f\niso_polygon_ms %.2f\n"
+           "iso_total_ms %.2f\niso_area_km2 %.3f\niso_cell_m %g\n",
+           cnt, t1 - t0, info.search_ms, info.polygon_ms, t3 - t2, c.area_m2 / 1e6, info.cell_m);
+    wg_isochrone_free(iso);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    const char *profile = "car";
+    int nargs = argc;
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--profile")) profile = argv[i + 1], nargs = i;
+    if (nargs < 4) {
+        fprintf(stderr, "usage: bench_route WS edges EDGES.csv | pairs N SEED PAIRS.csv | "
+                        "iso NODE MINUTES NODES.txt  [--profile P]\n");
+        return 2;
+    }
+    wg_ctx *ctx = NULL;
+    wg_ws *ws = NULL;
+    wg_graph *g = NULL;
+    if (wg_ctx_new(&ctx) || wg_ws_open(ctx, argv[1], 1, &ws) || wg_graph_open(ws, &g))
+        return die("cannot open the workspace and its graph", ctx);
+    int p = profile_of(g, profile), rc = 2;
+    if (p < 0) return die("no such profile", NULL);
+    if (!strcmp(argv[2], "edges")) rc = dump_edges(g, p, argv[3]);
+    else if (!strcmp(argv[2], "pairs") && nargs >= 6)
+        rc = pairs(ctx, g, p, profile, atol(argv[3]), strtoull(argv[4], NULL, 10), argv[5]);
+    else if (!strcmp(argv[2], "iso") && nargs >= 6)
+        rc = iso(ws, g, profile, (uint32_t)atol(argv[3]), atof(argv[4]), argv[5]);
+    else fprintf(stderr, "bench_route: unknown command %s\n", argv[2]);
+    wg_graph_free(g);
+    wg_ws_close(ws);
+    wg_ctx_free(ctx);
+    return rc;
+}
