@@ -68,9 +68,61 @@ static wg_issue_list *run(wg_ctx *ctx, const char *name, int defects) {
     return l;
 }
 
+/* Sizes: an urban town (village A: forty 50 m wide grids, 0.1 km2 each;
+ * village B: B1 as small, B2 3.9 km2) beside a rural one (village C: two
+ * 2 km2 grids; village D: four 1 km2 grids). B, C and D have fewer than
+ * five grids, so each grid is compared with its cousins (the grids of its
+ * town): B2 is 39x its town's median and is the one warning; C's and D's
+ * grids are ordinary for their town though 10-20x the county's median. */
+static void test_sizes(wg_ctx *ctx) {
+    gj g;
+    gj_begin(&g);
+    gj_rect(&g, "county", "320724", "灌南县", 0, 0, 8000, 2000);
+    gj_rect(&g, "town", "320724100", "T1", 0, 0, 4000, 2000);
+    gj_rect(&g, "town", "320724101", "T2", 4000, 0, 8000, 2000);
+    gj_rect(&g, "village", "320724100201", "A", 0, 0, 2000, 2000);
+    gj_rect(&g, "village", "320724100202", "B", 2000, 0, 4000, 2000);
+    gj_rect(&g, "village", "320724101201", "C", 4000, 0, 6000, 2000);
+    gj_rect(&g, "village", "320724101202", "D", 6000, 0, 8000, 2000);
+    char code[32], name[16];
+    for (int k = 0; k < 40; k++) {
+        snprintf(code, sizeof code, "320724100201%03d", k + 1);
+        snprintf(name, sizeof name, "A%d", k + 1);
+        gj_rect(&g, "grid", code, name, k * 50, 0, (k + 1) * 50, 2000);
+    }
+    gj_rect(&g, "grid", "320724100202001", "B1", 2000, 0, 2050, 2000);
+    gj_rect(&g, "grid", "320724100202002", "B2", 2050, 0, 4000, 2000);
+    gj_rect(&g, "grid", "320724101201001", "C1", 4000, 0, 5000, 2000);
+    gj_rect(&g, "grid", "320724101201002", "C2", 5000, 0, 6000, 2000);
+    for (int k = 0; k < 4; k++) {
+        snprintf(code, sizeof code, "320724101202%03d", k + 1);
+        snprintf(name, sizeof name, "D%d", k + 1);
+        gj_rect(&g, "grid", code, name, 6000 + k * 500, 0, 6500 + k * 500, 2000);
+    }
+    gj_end(&g, tpath("sizes.geojson"));
+    wg_ws *ws = fresh_ws(ctx, "sizes.sqlite", 4549);
+    wg_import_opts o = import_opts(-1, "EPSG:4549");
+    CHECK_OK(ctx, wg_grids_import(ws, tpath("sizes.geojson"), &o, NULL));
+    wg_issue_list *l = NULL;
+    CHECK_OK(ctx, wg_validate(ws, NULL, &l));
+    if (l) {
+        CHECK(count_kind(l, WG_ISSUE_SIZE_OUTLIER) == 1);
+        const wg_issue *is = find_kind(l, WG_ISSUE_SIZE_OUTLIER);
+        CHECK(is && !strcmp(is->code, "320724100202002"));
+        CHECK(is && strstr(is->message, "cousins") != NULL);
+        CHECK(is && fabs(is->area_m2 - 3.9e6) < 1.0);
+        for (size_t i = 0; i < l->count; i++)
+            if (l->items[i].kind == WG_ISSUE_SIZE_OUTLIER)
+                fprintf(stderr, "  sizes: %s\n", l->items[i].message);
+    }
+    wg_issue_list_free(l);
+    wg_ws_close(ws);
+}
+
 int main(void) {
     wg_ctx *ctx = NULL;
     CHECK(wg_ctx_new(&ctx) == WG_OK);
+    test_sizes(ctx);
 
     wg_issue_list *clean = run(ctx, "clean.sqlite", 0);
     CHECK(clean && clean->errors == 0 && clean->warnings == 0);

@@ -453,12 +453,49 @@ static double median_area(vstate *s, double *buf, int level, const char *parent)
     return buf[n / 2];
 }
 
+/* The unit's grandparent (its parent's parent), or -1. */
+static long grandparent(vstate *s, const wg_unit *u) {
+    int pl = wg_level_parent(u->level);
+    const wg_unit *pu = pl >= 0 && u->parent ? find_unit(s, pl, u->parent) : NULL;
+    int gl = pu ? wg_level_parent(pu->level) : -1;
+    const wg_unit *g = gl >= 0 && pu->parent ? find_unit(s, gl, pu->parent) : NULL;
+    return g ? (long)(g - s->units.v) : -1;
+}
+
+/* The median area of the valid units of u's level that share its
+ * grandparent (a grid's cousins: the grids of its town); NAN if fewer
+ * than five. Memoised per (level, grandparent) in memo[level * n + gp]. */
+static double cousin_median(vstate *s, double *buf, double *memo, const long *gp, size_t i) {
+    const wg_unit *u = &s->units.v[i];
+    if (gp[i] < 0) return NAN;
+    double *m = &memo[(size_t)u->level * s->units.n + (size_t)gp[i]];
+    if (!isinf(*m)) return *m;
+    size_t n = 0;
+    for (size_t j = 0; j < s->units.n; j++)
+        if (s->units.v[j].level == u->level && gp[j] == gp[i] && s->metric[j])
+            buf[n++] = s->units.v[j].area_m2;
+    if (n < 5) return *m = NAN;
+    qsort(buf, n, sizeof *buf, cmp_double);
+    return *m = buf[n / 2];
+}
+
 /* Urban grids are a tenth the size of rural ones by design, so a unit is
- * compared with its siblings (same parent) when it has enough of them, and
- * with its whole level otherwise. */
+ * compared with its siblings (same parent) when it has five or more, else
+ * with its cousins (same grandparent: the grids of its town), and with its
+ * whole level only when neither says anything. */
 static void check_sizes(vstate *s) {
-    double *buf = malloc((s->units.n ? s->units.n : 1) * sizeof *buf);
-    if (!buf) return;
+    size_t n = s->units.n ? s->units.n : 1;
+    double *buf = malloc(n * sizeof *buf);
+    double *memo = malloc(n * WG_LEVEL_COUNT * sizeof *memo);
+    long *gp = malloc(n * sizeof *gp);
+    if (!buf || !memo || !gp) {
+        free(buf);
+        free(memo);
+        free(gp);
+        return;
+    }
+    for (size_t k = 0; k < n * WG_LEVEL_COUNT; k++) memo[k] = INFINITY; /* not computed */
+    for (size_t i = 0; i < s->units.n; i++) gp[i] = grandparent(s, &s->units.v[i]);
     double level_med[WG_LEVEL_COUNT];
     for (int lv = 0; lv < WG_LEVEL_COUNT; lv++) level_med[lv] = median_area(s, buf, lv, NULL);
     const char *last_parent = NULL;
@@ -473,15 +510,19 @@ static void check_sizes(vstate *s) {
             last_parent = u->parent;
             last_level = u->level;
         }
-        double med = isnan(sib_med) ? level_med[u->level] : sib_med;
+        double med = sib_med;
+        const char *of = "siblings";
+        if (isnan(med)) med = cousin_median(s, buf, memo, gp, i), of = "cousins (same grandparent)";
+        if (isnan(med)) med = level_med[u->level], of = "level";
         if (isnan(med)) continue;
         if (u->area_m2 > med * s->outlier || u->area_m2 < med / s->outlier)
             add_issue(s, WG_ISSUE_SIZE_OUTLIER, WG_SEV_WARNING, u, NULL, u->area_m2, s->metric[i],
                       "%s %s covers %.0f m2; the median of its %s is %.0f m2",
-                      wg_level_name(u->level), u->code, u->area_m2,
-                      isnan(sib_med) ? "level" : "siblings", med);
+                      wg_level_name(u->level), u->code, u->area_m2, of, med);
     }
     free(buf);
+    free(memo);
+    free(gp);
 }
 
 static int cmp_issue(const void *a, const void *b) {
