@@ -40,8 +40,9 @@ static const char *const VIEW_SQL =
     "  town_code, county_code, category, level, coalesce(status, 'reported') AS status,\n"
     "  assignee, reported_at, accepted_at, closed_at, deadline, dispatch_deadline,\n"
     "  satisfaction, coalesce(status, 'reported') <> 'closed' AS is_open,\n"
-    "  (coalesce(status, 'reported') <> 'closed' AND deadline IS NOT NULL AND\n"
-    "   deadline < strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) AS is_overdue_now\n"
+    "  (coalesce(status, 'reported') <> 'closed' AND (deadline < strftime('%Y-%m-%dT%H:%M:%SZ',\n"
+    "   'now') OR (coalesce(status, 'reported') IN ('reported', 'accepted') AND\n"
+    "   dispatch_deadline < strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))) IS 1 AS is_overdue_now\n"
     "FROM incidents;\n";
 
 int wg_lifecycle_ready(wg_ws *ws) {

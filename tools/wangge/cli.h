@@ -67,5 +67,6 @@ int cmd_heatmap(int argc, char **argv);
 /* The closed loop (issue 7). */
 int cmd_incident(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

@@ -1250,9 +1250,13 @@ WG_API wg_status wg_report_parse(wg_json_reader *r, const char *body, size_t len
  *                  category, level, status, assignee, reported_at,
  *                  accepted_at, closed_at, deadline, dispatch_deadline,
  *                  satisfaction, is_open, is_overdue_now)
- * where is_overdue_now compares the deadline with SQLite's current time
- * (times are normalised "YYYY-MM-DDTHH:MM:SSZ", so text order is time
- * order). The yellow warning state needs the rules and is computed in C
+ * where is_open is 1 unless closed, and is_overdue_now is 1 for an open
+ * incident past its deadline, or past its dispatch deadline while not yet
+ * assigned (reported/accepted), judged at SQLite's current time (times
+ * are normalised "YYYY-MM-DDTHH:MM:SSZ", so text order is time order).
+ * Open and overdue counts per grid for a map layer:
+ *   SELECT grid_code, sum(is_open), sum(is_overdue_now) FROM incident_state
+ *   GROUP BY grid_code; The yellow warning state needs the rules and is computed in C
  * (wg_incident_state_get, wg_stats_compute). */
 
 typedef enum wg_action {
@@ -1413,7 +1417,9 @@ typedef struct wg_stats_row {
     const char *key;              /* the grid/village/town code, category or officer
                                      id; "" for incidents without one. Borrowed */
     int64_t received, accepted, closed, closed_on_time;
-    int64_t open, overdue_open, warning_open; /* at opts->at */
+    int64_t open, overdue_open, warning_open; /* at opts->at: not closed; red (past the
+                                     deadline, or the dispatch deadline while unassigned);
+                                     yellow */
     double median_close_h;        /* hours from report to close; NAN if none closed */
     int64_t rated, satisfied;     /* satisfaction given; 4 or 5 */
     double mean_satisfaction;     /* NAN if none rated */
