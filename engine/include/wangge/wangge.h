@@ -384,6 +384,12 @@ typedef struct wg_place_opts {
     double tolerance_m;       /* GPS error allowance for NEAREST; < 0 = 30 m */
     int threads;              /* 0 = one per CPU */
     int store;                /* also store the placed rows as incidents */
+    /* With store, a history import (issue 7): fields of each row giving its
+     * report time (default: reported_at, time, timestamp or datetime), its
+     * status in the closed loop (reported ... closed; default: reported),
+     * when it was closed and the satisfaction (1-5). NULL = none. Rows with
+     * a parseable report time get a level and deadlines from the rules. */
+    const char *time_field, *status_field, *closed_field, *satisfaction_field;
 } wg_place_opts;
 
 typedef struct wg_place_report {
