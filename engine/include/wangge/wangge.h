@@ -980,11 +980,12 @@ typedef struct wg_incident_receipt {
 /* Places `n` incidents with `loc` (GPS tolerance `tolerance_m`, < 0 = 30 m)
  * and stores them in one transaction, committed durably (synchronous=FULL)
  * before this returns: on WG_OK every one is on disk; on failure none is,
- * and out[] is undefined. The deadline follows the default rules until
- * the closed loop's rule table exists: an incident inside (or snapped to)
- * a comprehensive grid is the grid worker's, due the same local day (UTC+8);
- * otherwise the county's, due in 7 days. Fails with WG_ERR_INVALID_ARG (and
- * the index of the incident) for bad coordinates or text. */
+ * and out[] is undefined. An incident inside (or snapped to) a
+ * comprehensive grid is the grid worker's, otherwise the county's; its
+ * deadline (and dispatch deadline) follow the workspace's rules from the
+ * report time (wg_rules_load; by default the same local day for the grid,
+ * 7 days for the county). Fails with WG_ERR_INVALID_ARG (and the index of
+ * the incident) for bad coordinates or text. */
 WG_API wg_status wg_incidents_add(wg_ws *ws, const wg_locator *loc, double tolerance_m,
                                   const wg_incident_new *in, size_t n, wg_incident_receipt *out);
 
