@@ -995,8 +995,8 @@ WG_API wg_status wg_incident_add(wg_ws *ws, const wg_locator *loc, double tolera
 
 /* A stored incident. Strings are NULL when unknown; `exclusive` joins the
  * codes of the exclusive grids with ';'. Incidents stored by `place --store`
- * have no received_at, level or deadline, and their reported_at is the
- * source's text. */
+ * have no received_at, and their reported_at is the source's text; they get
+ * a level and deadline when that text is an RFC 3339 time. */
 typedef struct wg_incident {
     int64_t id;
     const char *ext_id, *reported_at, *received_at, *category, *description, *reporter;
