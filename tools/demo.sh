@@ -102,6 +102,23 @@ q=json.load(open(sys.argv[1]))["query"]; print("%.7f,%.7f" % (q["wgs84_lon"], q[
 step "10- and 30-minute service area of one incident" isochrone
 step "heatmap of the stored incidents" "$WANGGE" heatmap "$WS" --radius 200 --pixel 10 --extent grids \
     -o "$EXPORT/heatmap.tif" --png "$EXPORT/heatmap.png"
+# The closed loop (issue 7): the deadline rules, one incident taken from report to close,
+# another escalated, and the figures per town (JSON) and per grid (a map layer).
+closed_loop() {
+    "$WANGGE" rules "$WS" >"$OUT/rules.txt"
+    local officer
+    officer=$(python3 -c 'import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT o.officer_id FROM officer_grids o JOIN incidents i ON i.grid_code = o.grid_code WHERE i.id = 1 ORDER BY 1").fetchone()[0])' "$WS")
+    "$WANGGE" incident "$WS" 1 --accept --note "受理" >/dev/null
+    "$WANGGE" incident "$WS" 1 --assign "$officer" >/dev/null
+    "$WANGGE" incident "$WS" 1 --handle --note "已处置" >/dev/null
+    "$WANGGE" incident "$WS" 1 --verify >/dev/null
+    "$WANGGE" incident "$WS" 1 --close --satisfaction 5 >"$OUT/incident_1.json"
+    "$WANGGE" incident "$WS" 2 --escalate --note "需村里协调" >"$OUT/incident_2.json"
+    "$WANGGE" stats "$WS" --by town >"$OUT/stats_town.json"
+    "$WANGGE" stats "$WS" --by grid -o "$EXPORT/stats_grids.gpkg"
+}
+step "closed loop: rules, steps, statistics" closed_loop
 # The HTTP service: a key scoped to the county (admin: it locates and reports), one report over
 # HTTP, read back, then a clean shutdown (SIGTERM drains).
 serve_demo() {
@@ -153,6 +170,9 @@ cat <<EOF
   service area       $EXPORT/service_area.gpkg (10 and 30 minutes by car)
   heatmap            $EXPORT/heatmap.tif (Float32 GeoTIFF), $EXPORT/heatmap.png (+ .pgw, legend)
   HTTP answers       $OUT/http_locate.json, $OUT/http_report.json (wangge serve)
+  closed loop        $OUT/rules.txt (deadline rules), $OUT/incident_1.json (report to close),
+                     $OUT/incident_2.json (escalated), $OUT/stats_town.json,
+                     $EXPORT/stats_grids.gpkg (figures per grid with its polygon)
 EOF
 if [ "$validate_errors" != 0 ]; then
     echo "demo: done, but validation found $errors error(s): see $OUT/validate.json" >&2

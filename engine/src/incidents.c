@@ -16,6 +16,7 @@
  *
  * A client may retry a report whose answer it never got: with the same
  * ext_id and reporter, the stored incident is returned instead of a copy. */
+#include "deadlines.h"
 #include "httpparse.h"
 #include "workspace.h"
 
@@ -97,17 +98,6 @@ done:
 
 /* ---- adding --------------------------------------------------------------- */
 
-/* China keeps one time zone without daylight saving; the deadlines of the
- * default rules count local days there. */
-#define LOCAL_OFFSET_S (8 * 3600)
-
-/* The last second of the local day `days` days after the one holding `t`. */
-static int64_t end_of_local_day(int64_t t, int days) {
-    int64_t local = t + LOCAL_OFFSET_S;
-    int64_t day = local / 86400 + days;
-    return (day + 1) * 86400 - 1 - LOCAL_OFFSET_S;
-}
-
 static wg_status check_text(wg_ctx *ctx, size_t i, const char *what, const char *s, size_t max,
                             int multiline) {
     if (s && !wg_text_ok(s, strlen(s), max, multiline))
@@ -151,6 +141,7 @@ static void bind_opt(sqlite3_stmt *st, int k, const char *s) {
 
 typedef struct add_stmts {
     sqlite3_stmt *dup, *ins, *ev;
+    const wg_rules *rules;
 } add_stmts;
 
 static wg_status add_one(wg_ws *ws, add_stmts *s, const wg_locator *loc, double tol,
@@ -163,7 +154,19 @@ static wg_status add_one(wg_ws *ws, add_stmts *s, const wg_locator *loc, double 
     snprintf(out->level, sizeof out->level, "%s", at_grid ? "grid" : "county");
     wg_time_format(reported, out->reported_at);
     snprintf(out->received_at, sizeof out->received_at, "%s", received);
-    wg_time_format(end_of_local_day(reported, at_grid ? 0 : 7), out->deadline);
+    /* The deadline rules (deadlines.c) give the level's limit from the
+     * report, and the time to dispatch (assign) it. */
+    int64_t dl, dispatch = -1;
+    wg_clock clock;
+    wg_status rc = wg_rules_deadline(ws->ctx, s->rules, out->level, in->category, reported, &dl,
+                                     &clock);
+    if (!rc && wg_rules_has(s->rules, "dispatch"))
+        rc = wg_rules_deadline(ws->ctx, s->rules, "dispatch", in->category, reported, &dispatch,
+                               NULL);
+    if (rc) return rc;
+    wg_time_format(dl, out->deadline);
+    char dispatch_s[24] = "";
+    if (dispatch >= 0) wg_time_format(dispatch, dispatch_s);
     if (in->ext_id && *in->ext_id) {
         sqlite3_reset(s->dup);
         sqlite3_bind_text(s->dup, 1, in->ext_id, -1, SQLITE_STATIC);
@@ -204,8 +207,11 @@ static wg_status add_one(wg_ws *ws, add_stmts *s, const wg_locator *loc, double 
     sqlite3_bind_text(st, 16, out->received_at, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 17, out->level, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 18, out->deadline, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 19, in->lon);
-    sqlite3_bind_double(st, 20, in->lat);
+    sqlite3_bind_text(st, 19, out->reported_at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 20, wg_clock_name(clock), -1, SQLITE_STATIC);
+    bind_opt(st, 21, dispatch_s);
+    sqlite3_bind_double(st, 22, in->lon);
+    sqlite3_bind_double(st, 23, in->lat);
     if (sqlite3_step(st) != SQLITE_DONE) return wg_ws_sqlerr(ws, "storing an incident");
     out->id = sqlite3_last_insert_rowid(ws->db);
     sqlite3_reset(s->ev);
@@ -235,16 +241,20 @@ wg_status wg_incidents_add(wg_ws *ws, const wg_locator *loc, double tolerance_m,
     char received[24];
     wg_time_format(now, received);
     add_stmts s = {0};
-    if ((rc = wg_incidents_init(ws)) || (rc = wg_ws_exec(ws, "PRAGMA synchronous=FULL")) ||
-        (rc = wg_ws_begin(ws)))
+    wg_rules *rules = NULL;
+    if ((rc = wg_lifecycle_init(ws)) || (rc = wg_rules_load(ws, &rules)) ||
+        (rc = wg_ws_exec(ws, "PRAGMA synchronous=FULL")) || (rc = wg_ws_begin(ws)))
         goto done;
+    s.rules = rules;
     if ((rc = wg_ws_prepare(ws, "SELECT id FROM incidents WHERE ext_id = ?1 AND reporter IS ?2 "
                                 "AND received_at IS NOT NULL ORDER BY id LIMIT 1", &s.dup)) ||
         (rc = wg_ws_prepare(ws, "INSERT INTO incidents(ext_id, reported_at, category, "
                                 "description, src_crs, grid_code, micro_code, excl_codes, "
                                 "village_code, town_code, county_code, status, place_status, "
-                                "dist_m, reporter, received_at, level, deadline, geom) "
-                                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, MakePoint(?, ?, 4326))",
+                                "dist_m, reporter, received_at, level, deadline, level_since, "
+                                "deadline_clock, dispatch_deadline, geom) "
+                                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, "
+                                "MakePoint(?, ?, 4326))",
                             &s.ins)) ||
         (rc = wg_ws_prepare(ws, "INSERT INTO incident_events(incident_id, at, event, "
                                 "from_status, to_status, actor) VALUES(?, ?, 'report', NULL, '"
@@ -259,6 +269,7 @@ done:
     sqlite3_finalize(s.ev);
     if (!rc) rc = wg_ws_commit(ws);
     if (rc) wg_ws_rollback(ws);
+    wg_rules_free(rules);
     free(reported);
     return rc;
 }

@@ -362,6 +362,62 @@ def api(port, setup_path):
     time.sleep(1.2)
     expect(rl.get("/v1/health")[0] == 200, "after a pause the key works again")
 
+    # The closed loop over HTTP (issue 7): POST /v1/incidents/{id}/events, any
+    # role, within the key's scope; refused steps are 409 and change nothing.
+    ev = "/v1/incidents/%d/events" % iid
+    con = sqlite3.connect("file:%s?mode=ro" % S["ws"], uri=True)
+    oid = con.execute("SELECT officer_id FROM officer_grids WHERE grid_code = ? ORDER BY 1",
+                      (S["points"]["in_scope_grid"],)).fetchone()[0]
+    con.close()
+    check_error(admin, "POST", ev, 409, "conflict", body={"action": "close"},
+                what="close a reported incident")
+    check_error(admin, "POST", ev, 400, "invalid_field", body={"action": "approve"},
+                what="unknown action")
+    check_error(admin, "POST", ev, 400, "unknown_field", body={"action": "accept", "x": 1},
+                what="unknown member")
+    check_error(admin, "POST", ev, 400, "invalid_json", body="[1]",
+                headers={"Content-Type": "application/json"}, what="not an object")
+    check_error(admin, "POST", "/v1/incidents/99999999/events", 404, "not_found",
+                body={"action": "accept"}, what="no such incident")
+    st, js, _, raw = an.call("POST", ev, body={"action": "accept", "note": "受理",
+                                                "at": "2099-01-01T00:00:00Z"})
+    expect(st == 400 and is_error(js, "invalid_field"), "a step in the future -> 400 (%d)" % st)
+    st, js, _, raw = an.call("POST", ev, body={"action": "accept", "note": "受理"})
+    p = js["properties"] if st == 200 else {}
+    expect(st == 200 and p["status"] == "accepted" and p["events"][-1]["event"] == "accept" and
+           p["events"][-1]["note"] == "受理" and p["events"][-1]["actor"].startswith("key:"),
+           "an analyst accepts in scope: 200 with the new status and history (%d %s)" % (st, raw[:200]))
+    check_error(hs, "POST", ev, 400, "invalid_field", body={"action": "assign", "officer": "NOBODY"},
+                what="assign to an officer not in the roster")
+    st, js, _, raw = hs.call("POST", ev, body={"action": "assign", "officer": oid})
+    expect(st == 200 and js["properties"]["status"] == "assigned",
+           "a handset assigns in scope (%d %s)" % (st, raw[:200]))
+    for a, want in (("handle", "handled"), ("reject", "assigned"), ("handle", "handled"),
+                    ("verify", "verified")):
+        st, js, _, raw = hs.call("POST", ev, body={"action": a})
+        expect(st == 200 and js["properties"]["status"] == want, "%s -> %s (%d)" % (a, want, st))
+    check_error(hs, "POST", ev, 400, "invalid_field", body={"action": "close", "satisfaction": 7},
+                what="satisfaction 7")
+    st, js, _, raw = an.call("POST", ev, body={"action": "close", "satisfaction": 5})
+    expect(st == 200 and js["properties"]["status"] == "closed" and
+           [e["event"] for e in js["properties"]["events"]] ==
+           ["report", "accept", "assign", "handle", "reject", "handle", "verify", "close"],
+           "closed, with the whole history in order")
+    check_error(an, "POST", ev, 409, "conflict", body={"action": "accept"}, what="accept a closed one")
+    # Out of scope: another town's incident (reported by the admin key).
+    st, js, _, _ = admin.call("POST", "/v1/incidents", body={"lon": p_out[0], "lat": p_out[1]})
+    oid_out = js["id"]
+    for c, who in ((hs, "handset"), (an, "analyst")):
+        check_error(c, "POST", "/v1/incidents/%d/events" % oid_out, 403, "forbidden",
+                    body={"action": "accept"}, what="a %s acts outside its scope" % who)
+    con = sqlite3.connect("file:%s?mode=ro" % S["ws"], uri=True)
+    row = con.execute("SELECT status, (SELECT count(*) FROM incident_events WHERE incident_id = ?)"
+                      " FROM incidents WHERE id = ?", (oid_out, oid_out)).fetchone()
+    n_ev = con.execute("SELECT count(*) FROM incident_events WHERE incident_id = ?", (iid,)).fetchone()[0]
+    con.close()
+    expect(row == ("reported", 1), "refused steps out of scope change nothing")
+    expect(n_ev == 8, "every accepted step is one row of incident_events (%d)" % n_ev)
+
     # OpenAPI: a valid OpenAPI 3 document naming every path the server answers.
     st, doc, r, _ = admin.get("/v1/openapi.json")
     expect(st == 200 and doc["openapi"].startswith("3.") and doc == json.load(open(S["openapi"])),

@@ -64,5 +64,9 @@ int cmd_dispatch(int argc, char **argv);
 int cmd_isochrone(int argc, char **argv);
 int cmd_coverage(int argc, char **argv);
 int cmd_heatmap(int argc, char **argv);
+/* The closed loop (issue 7). */
+int cmd_incident(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

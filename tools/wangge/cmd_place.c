@@ -25,6 +25,14 @@ static void help(FILE *out) {
         "  --rejects FILE     where rejected rows go (same format rules as OUTPUT)\n"
         "  --store            also keep the placed rows as incidents in the workspace\n"
         "                     (fields incident_id, reported_at, category, description)\n"
+        "  --time-field F     with --store: the report time field (RFC 3339 with offset)\n"
+        "  --status-field F   with --store: each row's closed-loop status (reported,\n"
+        "                     accepted, assigned, handled, verified, closed): a history\n"
+        "                     import, each row gets an 'import' event\n"
+        "  --closed-field F   with --store: when a closed row was closed (RFC 3339)\n"
+        "  --satisfaction-field F  with --store: satisfaction 1-5 (empty = not rated)\n"
+        "                     Rows with a report time get a level and deadlines from the\n"
+        "                     rules (`wangge rules`); `wangge stats` then reads them.\n"
         "  --threads N        worker threads (default: one per CPU)\n"
         "  --tolerance M      GPS error allowance for `nearest`, metres (default 30)\n"
         "  --at DATE          place against the unit versions valid on DATE\n"
@@ -34,7 +42,8 @@ static void help(FILE *out) {
 }
 
 int cmd_place(int argc, char **argv) {
-    enum { O_LAYER = 256, O_LONF, O_LATF, O_CRS, O_CRSF, O_REJ, O_STORE, O_THR, O_TOL, O_AT, O_JSON };
+    enum { O_LAYER = 256, O_LONF, O_LATF, O_CRS, O_CRSF, O_REJ, O_STORE, O_THR, O_TOL, O_AT, O_JSON,
+           O_TIMEF, O_STATF, O_CLOSEDF, O_SATF };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'},     {"layer", required_argument, 0, O_LAYER},
         {"lon-field", required_argument, 0, O_LONF}, {"lat-field", required_argument, 0, O_LATF},
@@ -42,6 +51,10 @@ int cmd_place(int argc, char **argv) {
         {"rejects", required_argument, 0, O_REJ},  {"store", no_argument, 0, O_STORE},
         {"threads", required_argument, 0, O_THR},  {"tolerance", required_argument, 0, O_TOL},
         {"at", required_argument, 0, O_AT},        {"json", no_argument, 0, O_JSON},
+        {"time-field", required_argument, 0, O_TIMEF},
+        {"status-field", required_argument, 0, O_STATF},
+        {"closed-field", required_argument, 0, O_CLOSEDF},
+        {"satisfaction-field", required_argument, 0, O_SATF},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     wg_place_opts o;
     memset(&o, 0, sizeof o);
@@ -71,6 +84,10 @@ int cmd_place(int argc, char **argv) {
             break;
         case O_AT: o.at = optarg; break;
         case O_JSON: json = 1; break;
+        case O_TIMEF: o.time_field = optarg; break;
+        case O_STATF: o.status_field = optarg; break;
+        case O_CLOSEDF: o.closed_field = optarg; break;
+        case O_SATF: o.satisfaction_field = optarg; break;
         case 'h': help(stdout); return EXIT_OK;
         default: help(stderr); return EXIT_USAGE;
         }
@@ -78,6 +95,9 @@ int cmd_place(int argc, char **argv) {
     if (optind != argc - 2) return cli_usage_error("place", "expected WS and INPUT");
     if (!out) return cli_usage_error("place", "-o OUTPUT is required");
     if (o.crs && o.crs_field) return cli_usage_error("place", "give --crs or --crs-field, not both");
+    if (!o.store && (o.time_field || o.status_field || o.closed_field || o.satisfaction_field))
+        return cli_usage_error("place", "--time-field, --status-field, --closed-field and "
+                               "--satisfaction-field go with --store");
     wg_crs_kind kind;
     int epsg;
     if (o.crs && wg_crs_parse(o.crs, &kind, &epsg))

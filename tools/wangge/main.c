@@ -22,6 +22,9 @@ static const cli_cmd COMMANDS[] = {
     {"isochrone", "service areas: where one can be within T minutes", cmd_isochrone},
     {"coverage", "how much of every grid a service area covers", cmd_coverage},
     {"heatmap", "kernel density of incidents as a GeoTIFF and PNG (QGIS's numbers)", cmd_heatmap},
+    {"incident", "an incident's closed loop: show it, accept/assign/.../close it", cmd_incident},
+    {"rules", "deadline rules and the holiday calendar of the closed loop", cmd_rules},
+    {"stats", "closed-loop figures per grid, village, town, category or officer", cmd_stats},
 };
 
 static void usage(FILE *out) {

@@ -139,6 +139,8 @@ typedef struct route {
     size_t nspec;
     handler_fn fn; /* GET */
     body_fn body;  /* POST */
+    const char *suffix; /* with `param`: the path goes on after the parameter
+                           with exactly this ("/events"); NULL = it ends there */
 } route;
 
 #define ROLE_BIT(r) (1u << (r))
@@ -182,6 +184,13 @@ typedef struct req {
     wg_status wst;
     char werr[256];
     struct req *next;
+
+    /* a step of the closed loop on its way through the writer (kind 1) */
+    int kind;
+    int64_t step_id;
+    wg_step step;
+    char step_officer[WG_INCIDENT_TEXT_MAX + 1], step_at[40];
+    char *step_note; /* malloc'd */
 } req;
 
 /* serve_http.c */
@@ -233,6 +242,14 @@ void h_incident_answer(req *r, worker *w);
 void h_incidents(req *r, worker *w);
 void h_incident(req *r, worker *w);
 void h_grid(req *r, worker *w);
+/* Answers with incident `id` as GET /v1/incidents/{id} does. */
+void h_incident_show(req *r, worker *w, int64_t id, int status);
+
+/* serve_events.c: POST /v1/incidents/{id}/events, the closed loop's steps */
+int h_event_post(req *r, worker *w);
+void h_event_answer(req *r, worker *w);
+/* Applies a queued step (writer thread). */
+void writer_run_step(req *r);
 
 /* serve_roads.c */
 void roads_free_worker(worker *w);

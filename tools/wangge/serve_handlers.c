@@ -269,6 +269,10 @@ void h_incident_answer(req *r, worker *w) {
     }
 }
 
+void h_incident_show(req *r, worker *w, int64_t id, int status) {
+    answer_incident(r, w, id, status, 0);
+}
+
 void h_incident(req *r, worker *w) {
     const char *p = r->param;
     size_t n = strspn(p, "0123456789");

@@ -220,8 +220,10 @@ static int route_request(req *r, const char **qs, size_t *qlen) {
     for (size_t i = 0; i < NROUTES; i++) {
         const route *rt = &ROUTES[i];
         size_t n = strlen(rt->path);
-        int match = rt->param ? plen > n && !strncmp(uri, rt->path, n) &&
-                                    !memchr(uri + n, '/', plen - n)
+        size_t sl = rt->suffix ? strlen(rt->suffix) : 0;
+        int match = rt->param ? plen > n + sl && !strncmp(uri, rt->path, n) &&
+                                    (!sl || !strncmp(uri + plen - sl, rt->suffix, sl)) &&
+                                    !memchr(uri + n, '/', plen - n - sl)
                               : plen == n && !strncmp(uri, rt->path, n);
         if (!match) continue;
         path_found = 1;
@@ -235,7 +237,7 @@ static int route_request(req *r, const char **qs, size_t *qlen) {
             continue;
         }
         r->rt = rt;
-        if (rt->param && !decode_segment(uri + n, plen - n, r->param, sizeof r->param)) {
+        if (rt->param && !decode_segment(uri + n, plen - n - sl, r->param, sizeof r->param)) {
             req_error(r, 400, "invalid_parameter", "bad path parameter");
             return 0;
         }
@@ -407,7 +409,8 @@ enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const char *
         return queue(r);
     case RQ_STORED: /* resumed by the writer */
         r->state = RQ_DONE;
-        h_incident_answer(r, w);
+        if (r->kind == 1) h_event_answer(r, w);
+        else h_incident_answer(r, w);
         return queue(r);
     default: /* RQ_QUEUED: the writer has it */
         *upload_size = 0;
@@ -471,6 +474,7 @@ static void finish(req *r, struct MHD_Connection *conn, enum MHD_RequestTerminat
     if (r->lr) loc_release(r->lr);
     free(r->uri);
     free(r->body);
+    free(r->step_note);
     free(r->resp);
     free(r);
     atomic_fetch_sub(&SRV.active, 1);

@@ -65,15 +65,16 @@ const wg_param_spec ISOCHRONE_SPEC[] = {
 /* Handsets report and route (and locate, which reporting is); analysts
  * read; admins do everything. */
 const route ROUTES[] = {
-    {"GET", "/v1/health", 0, ROLES_ALL, NULL, 0, h_health, NULL},
-    {"GET", "/v1/openapi.json", 0, ROLES_ALL, NULL, 0, h_openapi, NULL},
-    {"GET", "/v1/locate", 0, ROLES_ALL, LOCATE_SPEC, N(LOCATE_SPEC), h_locate, NULL},
-    {"POST", "/v1/incidents", 0, HANDSET | ADMIN, NULL, 0, NULL, h_incident_post},
-    {"GET", "/v1/incidents", 0, ANALYST | ADMIN, INCIDENTS_SPEC, N(INCIDENTS_SPEC), h_incidents, NULL},
-    {"GET", "/v1/incidents/", 1, ANALYST | ADMIN, NULL, 0, h_incident, NULL},
-    {"GET", "/v1/grids/", 1, ANALYST | ADMIN, GRID_SPEC, N(GRID_SPEC), h_grid, NULL},
-    {"GET", "/v1/route", 0, ROLES_ALL, ROUTE_SPEC, N(ROUTE_SPEC), h_route, NULL},
-    {"GET", "/v1/dispatch", 0, ANALYST | ADMIN, DISPATCH_SPEC, N(DISPATCH_SPEC), h_dispatch, NULL},
-    {"GET", "/v1/isochrone", 0, ANALYST | ADMIN, ISOCHRONE_SPEC, N(ISOCHRONE_SPEC), h_isochrone, NULL},
+    {"GET", "/v1/health", 0, ROLES_ALL, NULL, 0, h_health, NULL, NULL},
+    {"GET", "/v1/openapi.json", 0, ROLES_ALL, NULL, 0, h_openapi, NULL, NULL},
+    {"GET", "/v1/locate", 0, ROLES_ALL, LOCATE_SPEC, N(LOCATE_SPEC), h_locate, NULL, NULL},
+    {"POST", "/v1/incidents", 0, HANDSET | ADMIN, NULL, 0, NULL, h_incident_post, NULL},
+    {"GET", "/v1/incidents", 0, ANALYST | ADMIN, INCIDENTS_SPEC, N(INCIDENTS_SPEC), h_incidents, NULL, NULL},
+    {"GET", "/v1/incidents/", 1, ANALYST | ADMIN, NULL, 0, h_incident, NULL, NULL},
+    {"POST", "/v1/incidents/", 1, ROLES_ALL, NULL, 0, NULL, h_event_post, "/events"},
+    {"GET", "/v1/grids/", 1, ANALYST | ADMIN, GRID_SPEC, N(GRID_SPEC), h_grid, NULL, NULL},
+    {"GET", "/v1/route", 0, ROLES_ALL, ROUTE_SPEC, N(ROUTE_SPEC), h_route, NULL, NULL},
+    {"GET", "/v1/dispatch", 0, ANALYST | ADMIN, DISPATCH_SPEC, N(DISPATCH_SPEC), h_dispatch, NULL, NULL},
+    {"GET", "/v1/isochrone", 0, ANALYST | ADMIN, ISOCHRONE_SPEC, N(ISOCHRONE_SPEC), h_isochrone, NULL, NULL},
 };
 const size_t NROUTES = N(ROUTES);

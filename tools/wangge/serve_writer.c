@@ -55,9 +55,13 @@ static void *writer_main(void *arg) {
         }
         if (!SRV.wq_head) SRV.wq_tail = NULL;
         pthread_mutex_unlock(&SRV.wq_mu);
-        for (size_t i = 0; i < n;) { /* runs sharing a locator */
+        for (size_t i = 0; i < n;) { /* runs of reports sharing a locator */
+            if (batch[i]->kind == 1) { /* a step of the closed loop: alone */
+                writer_run_step(batch[i++]);
+                continue;
+            }
             size_t j = i + 1;
-            while (j < n && batch[j]->lr == batch[i]->lr) j++;
+            while (j < n && batch[j]->kind == 0 && batch[j]->lr == batch[i]->lr) j++;
             store_run(&batch[i], j - i);
             i = j;
         }

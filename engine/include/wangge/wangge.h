@@ -401,6 +401,12 @@ typedef struct wg_place_opts {
     double tolerance_m;       /* GPS error allowance for NEAREST; < 0 = 30 m */
     int threads;              /* 0 = one per CPU */
     int store;                /* also store the placed rows as incidents */
+    /* With store, a history import (issue 7): fields of each row giving its
+     * report time (default: reported_at, time, timestamp or datetime), its
+     * status in the closed loop (reported ... closed; default: reported),
+     * when it was closed and the satisfaction (1-5). NULL = none. Rows with
+     * a parseable report time get a level and deadlines from the rules. */
+    const char *time_field, *status_field, *closed_field, *satisfaction_field;
 } wg_place_opts;
 
 typedef struct wg_place_report {
@@ -999,11 +1005,12 @@ typedef struct wg_incident_receipt {
 /* Places `n` incidents with `loc` (GPS tolerance `tolerance_m`, < 0 = 30 m)
  * and stores them in one transaction, committed durably (synchronous=FULL)
  * before this returns: on WG_OK every one is on disk; on failure none is,
- * and out[] is undefined. The deadline follows the default rules until
- * the closed loop's rule table exists: an incident inside (or snapped to)
- * a comprehensive grid is the grid worker's, due the same local day (UTC+8);
- * otherwise the county's, due in 7 days. Fails with WG_ERR_INVALID_ARG (and
- * the index of the incident) for bad coordinates or text. */
+ * and out[] is undefined. An incident inside (or snapped to) a
+ * comprehensive grid is the grid worker's, otherwise the county's; its
+ * deadline (and dispatch deadline) follow the workspace's rules from the
+ * report time (wg_rules_load; by default the same local day for the grid,
+ * 7 days for the county). Fails with WG_ERR_INVALID_ARG (and the index of
+ * the incident) for bad coordinates or text. */
 WG_API wg_status wg_incidents_add(wg_ws *ws, const wg_locator *loc, double tolerance_m,
                                   const wg_incident_new *in, size_t n, wg_incident_receipt *out);
 
@@ -1013,8 +1020,8 @@ WG_API wg_status wg_incident_add(wg_ws *ws, const wg_locator *loc, double tolera
 
 /* A stored incident. Strings are NULL when unknown; `exclusive` joins the
  * codes of the exclusive grids with ';'. Incidents stored by `place --store`
- * have no received_at, level or deadline, and their reported_at is the
- * source's text. */
+ * have no received_at, and their reported_at is the source's text; they get
+ * a level and deadline when that text is an RFC 3339 time. */
 typedef struct wg_incident {
     int64_t id;
     const char *ext_id, *reported_at, *received_at, *category, *description, *reporter;
@@ -1246,6 +1253,226 @@ WG_API void wg_json_reader_free(wg_json_reader *r);
  * for the geographic CRSs, within +-180/+-90. At most 64 KiB. */
 WG_API wg_status wg_report_parse(wg_json_reader *r, const char *body, size_t len,
                                  wg_report *out, wg_input_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* The closed loop: lifecycle, deadlines, statistics (lifecycle.c,          */
+/* deadlines.c, stats.c)                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Every incident runs report -> accept -> assign -> handle -> verify ->
+ * close (上报—受理—交办—处置—核查—结案). The allowed steps:
+ *
+ *   accept    reported                     -> accepted
+ *   assign    accepted | assigned          -> assigned  (to an officer of the roster)
+ *   escalate  reported | accepted | assigned -> accepted at the next level up
+ *             (grid -> village -> town -> county); the new level's time limit
+ *             starts at the escalation and the assignee is cleared
+ *   handle    assigned                     -> handled
+ *   verify    handled                      -> verified
+ *   reject    handled                      -> assigned  (verification sends it back)
+ *   close     verified                     -> closed    (optionally with satisfaction 1-5)
+ *
+ * Each step updates the incident and appends to incident_events in one
+ * transaction. Deadlines come from the workspace's rule table (below). The
+ * columns and tables this needs are added to an older workspace when it is
+ * first opened read-write by a function that writes.
+ *
+ * For other layers (aggregate, onemap) the workspace has a view
+ *   incident_state(id, grid_code, village_code, town_code, county_code,
+ *                  category, level, status, assignee, reported_at,
+ *                  accepted_at, closed_at, deadline, dispatch_deadline,
+ *                  satisfaction, is_open, is_overdue_now)
+ * where is_open is 1 unless closed, and is_overdue_now is 1 for an open
+ * incident past its deadline, or past its dispatch deadline while not yet
+ * assigned (reported/accepted), judged at SQLite's current time (times
+ * are normalised "YYYY-MM-DDTHH:MM:SSZ", so text order is time order).
+ * Open and overdue counts per grid for a map layer:
+ *   SELECT grid_code, sum(is_open), sum(is_overdue_now) FROM incident_state
+ *   GROUP BY grid_code; The yellow warning state needs the rules and is computed in C
+ * (wg_incident_state_get, wg_stats_compute). */
+
+typedef enum wg_action {
+    WG_ACT_ACCEPT = 0,
+    WG_ACT_ASSIGN,
+    WG_ACT_ESCALATE,
+    WG_ACT_HANDLE,
+    WG_ACT_VERIFY,
+    WG_ACT_REJECT,
+    WG_ACT_CLOSE
+} wg_action;
+#define WG_ACTION_COUNT 7
+
+/* "accept", "assign", ...; static text, NULL if out of range. */
+WG_API const char *wg_action_name(wg_action a);
+/* Parses an action name; WG_ERR_INVALID_ARG if unknown. */
+WG_API wg_status wg_action_parse(const char *s, wg_action *out);
+
+/* One step. Zero-initialise; strings borrowed for the call. */
+typedef struct wg_step {
+    wg_action action;
+    const char *officer; /* ASSIGN: an officer_id of the roster (required) */
+    const char *note;    /* free text, at most WG_INCIDENT_DESC_MAX bytes */
+    const char *actor;   /* who acts (officer id, "key:name", ...) */
+    const char *at;      /* RFC 3339; NULL = now. Not before the last event,
+                            not more than an hour in the future */
+    int satisfaction;    /* CLOSE only: 1..5, 0 = not rated */
+} wg_step;
+
+typedef struct wg_step_result {
+    int64_t event_id;
+    char from_status[16], to_status[16];
+    char level[16];                      /* the level after the step */
+    char at[24], deadline[24];           /* UTC, RFC 3339 */
+} wg_step_result;
+
+/* Applies `step` to incident `id`. WG_ERR_NOT_FOUND if there is no such
+ * incident (or, for ASSIGN, no such officer); WG_ERR_CONSTRAINT if the
+ * step is not allowed from the incident's status (the message says which
+ * statuses allow it), if escalating a county-level incident, or if `at` is
+ * before the incident's last event; WG_ERR_INVALID_ARG for bad text, time
+ * or satisfaction. On failure nothing changes. `out` may be NULL. */
+WG_API wg_status wg_incident_step(wg_ws *ws, int64_t id, const wg_step *step,
+                                  wg_step_result *out);
+
+/* ---- Deadline rules (deadlines.c) ---- */
+
+/* How a time limit is counted: calendar days (the limit ends at the end of
+ * the local day N days after the start; 0 = the same day), working days
+ * (the end of the Nth working day after the start's day; 0 = the end of
+ * the start's day, or of the next working day), calendar hours, or
+ * working hours (inside the daily working window of working days).
+ * Working days are Monday to Friday except holidays, plus make-up working
+ * days (调休). */
+typedef enum wg_clock { WG_CLOCK_DAYS = 0, WG_CLOCK_WORKDAYS, WG_CLOCK_HOURS, WG_CLOCK_WORKHOURS } wg_clock;
+/* "days", "workdays", "hours", "workhours"; static, NULL if out of range. */
+WG_API const char *wg_clock_name(wg_clock c);
+
+/* A rule table: limits per level ("grid", "village", "town", "county",
+ * and "dispatch": the time to assign) and category ("*" = any), the
+ * holiday calendar, the working hours, the local UTC offset and the
+ * warning share. Immutable once made; free with wg_rules_free(). */
+typedef struct wg_rules wg_rules;
+
+/* The defaults of practice (issue 7): grid worker the same day, village 3
+ * days, town 5 days, county 7 days (calendar days, ending at local
+ * midnight), dispatch within 1 working day; warning at 80%; UTC+08:00;
+ * working hours 09:00-17:00; no holidays. A rules file can count any of
+ * them in working days instead. */
+WG_API wg_status wg_rules_default(wg_ctx *ctx, wg_rules **out);
+
+/* Parses a rules file's text (`name` names it in messages: "file:line:").
+ * Lines, '#' starts a comment:
+ *   limit LEVEL CATEGORY AMOUNT days|workdays|hours|workhours
+ *   holiday YYYY-MM-DD[..YYYY-MM-DD]     days off
+ *   workday YYYY-MM-DD[..YYYY-MM-DD]     make-up working days (调休)
+ *   warning 80%  (or 0.8)                share of the limit that turns yellow
+ *   work_hours 09:00-17:00
+ *   timezone +08:00
+ * Levels not given keep the defaults. WG_ERR_FORMAT with file:line. */
+WG_API wg_status wg_rules_parse(wg_ctx *ctx, const char *text, const char *name,
+                                wg_rules **out);
+/* Reads and parses a file. */
+WG_API wg_status wg_rules_read_file(wg_ctx *ctx, const char *path, wg_rules **out);
+/* The workspace's rules (the defaults if none were stored). */
+WG_API wg_status wg_rules_load(wg_ws *ws, wg_rules **out);
+/* Replaces the workspace's rules in one transaction. Incidents keep the
+ * deadlines they have; new steps use the new rules. */
+WG_API wg_status wg_rules_store(wg_ws *ws, const wg_rules *r);
+/* The rules as a file's text (what wg_rules_parse reads back). Returns a
+ * new string (free()), NULL if out of memory. */
+WG_API char *wg_rules_format(const wg_rules *r);
+WG_API void wg_rules_free(wg_rules *r);
+
+/* 1 if the local day holding `t` (seconds since 1970 UTC) is a working day. */
+WG_API int wg_rules_is_workday(const wg_rules *r, int64_t t);
+
+/* The deadline of work of `level` and `category` (NULL = any) started at
+ * `start`. *clock gets how it counts (may be NULL). WG_ERR_NOT_FOUND if no
+ * rule covers the level (only possible for "dispatch" when removed). */
+WG_API wg_status wg_rules_deadline(wg_ctx *ctx, const wg_rules *r, const char *level,
+                                   const char *category, int64_t start, int64_t *deadline,
+                                   wg_clock *clock);
+
+typedef enum wg_colour {
+    WG_COLOUR_GREEN = 0, /* 待处: open, within the limit */
+    WG_COLOUR_YELLOW,    /* 预警: past the warning share of the limit */
+    WG_COLOUR_RED,       /* 超期: past the deadline */
+    WG_COLOUR_CLOSED     /* closed */
+} wg_colour;
+/* "green", "yellow", "red", "closed"; static. */
+WG_API const char *wg_colour_name(wg_colour c);
+
+/* The colour at `at` of open work started at `start` and due at
+ * `deadline`, the share of the limit measured on `clock` (so working
+ * time for working-day limits). */
+WG_API wg_colour wg_rules_colour(const wg_rules *r, wg_clock clock, int64_t start,
+                                 int64_t deadline, int64_t at);
+
+/* Where an incident stands. */
+typedef struct wg_incident_state {
+    int64_t id;
+    char status[16], level[16], clock[16];
+    char assignee[WG_INCIDENT_TEXT_MAX + 1];
+    char level_since[24], deadline[24], dispatch_deadline[24]; /* "" if none */
+    char accepted_at[24], closed_at[24];                        /* "" if not yet */
+    int satisfaction;                                           /* 0 = not rated */
+    wg_colour colour;          /* at the time asked: the worse of the handling
+                                  limit and, until assigned, the dispatch limit */
+    int closed_on_time;        /* closed and closed_at <= deadline */
+} wg_incident_state;
+
+/* Reads incident `id`'s state and its colour at `at` (seconds since 1970
+ * UTC) under `rules` (NULL: the workspace's). WG_ERR_NOT_FOUND if no such
+ * incident. Incidents without a deadline (stored by an old `place
+ * --store`) are green until closed. */
+WG_API wg_status wg_incident_state_get(wg_ws *ws, const wg_rules *rules, int64_t id,
+                                       int64_t at, wg_incident_state *out);
+
+/* ---- Statistics (stats.c) ---- */
+
+typedef enum wg_stats_by {
+    WG_STATS_GRID = 0, WG_STATS_VILLAGE, WG_STATS_TOWN, WG_STATS_CATEGORY, WG_STATS_OFFICER
+} wg_stats_by;
+/* "grid", ...; static. */
+WG_API const char *wg_stats_by_name(wg_stats_by by);
+WG_API wg_status wg_stats_by_parse(const char *s, wg_stats_by *out);
+
+typedef struct wg_stats_opts {
+    wg_stats_by by;
+    const char *from, *to; /* RFC 3339: incidents reported in [from, to); NULL = unbounded */
+    const char *at;        /* the time "open" and "overdue" are judged at; NULL = now */
+} wg_stats_opts;
+
+/* The figures of one group. Rates are percentages (0..100), NAN when the
+ * denominator is 0. */
+typedef struct wg_stats_row {
+    const char *key;              /* the grid/village/town code, category or officer
+                                     id; "" for incidents without one. Borrowed */
+    int64_t received, accepted, closed, closed_on_time;
+    int64_t open, overdue_open, warning_open; /* at opts->at: not closed; red (past the
+                                     deadline, or the dispatch deadline while unassigned);
+                                     yellow */
+    double median_close_h;        /* hours from report to close; NAN if none closed */
+    int64_t rated, satisfied;     /* satisfaction given; 4 or 5 */
+    double mean_satisfaction;     /* NAN if none rated */
+    double acceptance_rate;       /* 受理率 accepted / received */
+    double on_time_rate;          /* 按时办结率 closed_on_time / closed */
+    double satisfaction_rate;     /* 满意率 satisfied / rated */
+} wg_stats_row;
+
+/* Computes the figures in one pass over the incidents (one index range
+ * scan with from/to) and calls `fn` for each group in key order; the row
+ * is borrowed for the call. Accepted counts every incident that reached
+ * "accepted" (escalation included); a group by officer counts incidents by
+ * their current assignee. */
+WG_API wg_status wg_stats_compute(wg_ws *ws, const wg_stats_opts *opts,
+                                  int (*fn)(void *user, const wg_stats_row *row), void *user);
+
+/* Writes the figures to `path` (any OGR format by extension) with each
+ * grid/village/town's current polygon (no geometry when grouping by
+ * category or officer: use .csv or .geojson), atomically. `n` rows. */
+WG_API wg_status wg_stats_write(wg_ws *ws, const wg_stats_opts *opts, const wg_stats_row *rows,
+                                size_t n, const char *path);
 
 #ifdef __cplusplus
 }
