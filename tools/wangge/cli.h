@@ -64,5 +64,6 @@ int cmd_dispatch(int argc, char **argv);
 int cmd_isochrone(int argc, char **argv);
 int cmd_coverage(int argc, char **argv);
 int cmd_heatmap(int argc, char **argv);
+int cmd_aggregate(int argc, char **argv);
 
 #endif

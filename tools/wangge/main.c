@@ -22,6 +22,7 @@ static const cli_cmd COMMANDS[] = {
     {"isochrone", "service areas: where one can be within T minutes", cmd_isochrone},
     {"coverage", "how much of every grid a service area covers", cmd_coverage},
     {"heatmap", "kernel density of incidents as a GeoTIFF and PNG (QGIS's numbers)", cmd_heatmap},
+    {"aggregate", "incidents per grid, village, town or hexagon, styled for QGIS", cmd_aggregate},
 };
 
 static void usage(FILE *out) {

@@ -1222,6 +1222,85 @@ WG_API void wg_json_reader_free(wg_json_reader *r);
 WG_API wg_status wg_report_parse(wg_json_reader *r, const char *body, size_t len,
                                  wg_report *out, wg_input_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Aggregates and the one-map bundle (aggregate.c, onemap.c, style.c)       */
+/* ------------------------------------------------------------------------ */
+
+/* The units incidents are counted in. */
+typedef enum wg_agg_by {
+    WG_AGG_GRID = 0, /* comprehensive grids, by the incident's stored grid_code */
+    WG_AGG_MICRO,    /* micro-grids (micro_code) */
+    WG_AGG_VILLAGE,  /* villages and communities (village_code) */
+    WG_AGG_TOWN,     /* towns and streets (town_code) */
+    WG_AGG_HEX       /* hexagons of hex_size_m in the metric CRS, clipped to the county */
+} wg_agg_by;
+
+/* Options of wg_aggregate(). Zero-initialise; strings borrowed for the call. */
+typedef struct wg_aggregate_opts {
+    wg_agg_by by;
+    double hex_size_m;    /* WG_AGG_HEX: the hexagons' edge length (= centre to corner), m.
+                           * Flat-topped, centred on multiples of (1.5 s, sqrt(3) s) from the
+                           * metric CRS's origin, odd columns half a row north */
+    const char *from, *to;/* YYYY-MM-DD, inclusive, on the date as reported; NULL = open */
+    const char *category; /* only this category; NULL = all */
+    const char *at;       /* the time overdue is judged at: YYYY-MM-DD (00:00 UTC) or RFC 3339;
+                           * NULL = now */
+    int classes;          /* quantile classes of count_km2 for the style; 0 = 5 (max 12) */
+} wg_aggregate_opts;
+
+/* One per-category count column of an aggregate. */
+typedef struct wg_agg_category {
+    char *field;    /* the column: "n_" + the category with ASCII other than letters and
+                     * digits replaced by '_' (non-ASCII UTF-8 kept), made unique; in a
+                     * Shapefile (10-byte names) "cat_01", "cat_02", ... */
+    char *category; /* the category ("" for incidents without one) */
+    int64_t count;
+} wg_agg_category;
+
+#define WG_AGG_MAX_CLASSES 12
+
+/* What wg_aggregate() wrote. Free the categories with wg_aggregate_report_free(). */
+typedef struct wg_aggregate_report {
+    int64_t units;     /* features written */
+    int64_t selected;  /* incidents selected by date and category */
+    int64_t counted;   /* of those, counted in a unit (hexagons: inside the county) */
+    int64_t open, overdue; /* of the counted */
+    double area_km2;   /* total area of the units (hexagons: of the county) */
+    int classes;       /* quantile classes after merging equal breaks (>= 1) */
+    double breaks[WG_AGG_MAX_CLASSES + 1]; /* class i is (breaks[i], breaks[i+1]] of
+                                            * count_km2; the first also takes breaks[0] */
+    size_t ncategories;
+    wg_agg_category *categories; /* owned by the report */
+    char style[4200];  /* the .qml written beside the file, or "" (a GeoPackage keeps its
+                        * style in layer_styles) */
+} wg_aggregate_report;
+
+/* Frees what a report owns (not the report itself). Accepts NULL. */
+WG_API void wg_aggregate_report_free(wg_aggregate_report *rep);
+
+/* Counts the stored incidents selected by date and category per unit and
+ * writes one polygon per unit (WGS84) to `path` (any OGR format by
+ * extension; Shapefiles with a .cpg): code, name, level, area_km2 (in the
+ * metric CRS), count, count_km2, open, overdue (see wg_incident_is_open_sql),
+ * class (1-based quantile class of count_km2), then one column per category.
+ * Units without incidents are written with 0. Hexagons are coded "H<col>_<row>"
+ * and only those meeting the county are written, clipped to it (the county
+ * level's union; without one, the towns', villages' or grids'); only
+ * incidents inside the county count. The style (quantile classes, YlOrRd) goes
+ * to STEM.qml beside the file, or to the layer_styles table of a GeoPackage.
+ * Staged: nothing is left behind on failure. On success *rep is filled (free
+ * with wg_aggregate_report_free()); `rep` may be NULL. */
+WG_API wg_status wg_aggregate(wg_ws *ws, const wg_aggregate_opts *opts, const char *path,
+                              wg_aggregate_report *rep);
+
+/* The SQL expressions (over the incidents table) that decide whether an
+ * incident is open and whether it is overdue at the bound parameter :at
+ * (RFC 3339): open unless its status is 'closed' (NULL, 'reported' and every
+ * other status are open); overdue when open with a deadline before :at.
+ * Static text. One place, so the lifecycle's own definition can replace it. */
+WG_API const char *wg_incident_is_open_sql(void);
+WG_API const char *wg_incident_is_overdue_sql(void);
+
 #ifdef __cplusplus
 }
 #endif
