@@ -65,5 +65,6 @@ int cmd_isochrone(int argc, char **argv);
 int cmd_coverage(int argc, char **argv);
 int cmd_heatmap(int argc, char **argv);
 int cmd_aggregate(int argc, char **argv);
+int cmd_onemap(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@ static const cli_cmd COMMANDS[] = {
     {"coverage", "how much of every grid a service area covers", cmd_coverage},
     {"heatmap", "kernel density of incidents as a GeoTIFF and PNG (QGIS's numbers)", cmd_heatmap},
     {"aggregate", "incidents per grid, village, town or hexagon, styled for QGIS", cmd_aggregate},
+    {"onemap", "the one-map bundle: GeoPackage, GeoJSON, vector tiles, heatmap", cmd_onemap},
 };
 
 static void usage(FILE *out) {

@@ -1301,6 +1301,52 @@ WG_API wg_status wg_aggregate(wg_ws *ws, const wg_aggregate_opts *opts, const ch
 WG_API const char *wg_incident_is_open_sql(void);
 WG_API const char *wg_incident_is_overdue_sql(void);
 
+/* Options of wg_onemap(). Zero-initialise. */
+typedef struct wg_onemap_opts {
+    double radius;      /* heatmap kernel radius, m; 0 = 250 */
+    double pixel;       /* heatmap pixel, m; 0 = the county's longer side / 2000, at least 10 */
+    int minzoom, maxzoom; /* vector tiles; 0 = from the extent: minzoom is the zoom at which the
+                           * county spans about one tile, maxzoom six levels deeper, at most 16 */
+    double minutes[2];  /* service areas from the officers' stations; 0 = 10 and 30 minutes
+                         * (coverage uses the first) */
+} wg_onemap_opts;
+
+#define WG_ONEMAP_MAX_LAYERS 16
+
+/* What wg_onemap() wrote (paths inside the output folder). */
+typedef struct wg_onemap_report {
+    size_t nlayers;
+    struct {
+        char name[32];
+        int64_t features;
+        int tiled; /* 1: in onemap.mbtiles too (all but service_areas: GDAL's MVT writer
+                    * spends minutes on one polygon with hundreds of holes; coverage and
+                    * coverage_gaps carry the same in tiles) */
+    } layers[WG_ONEMAP_MAX_LAYERS]; /* in onemap.gpkg and geojson/NAME.geojson */
+    int graph;                     /* 1: a road graph existed; service areas were written */
+    int minzoom, maxzoom;
+    int64_t tiles_min, tiles_max;  /* tiles at minzoom and at maxzoom */
+    wg_heatmap_report heatmap;
+    double radius, pixel;
+    char note[512];                /* what was skipped and why, or "" */
+    double seconds;
+} wg_onemap_report;
+
+/* Writes everything the command center loads into the folder `dir`:
+ * onemap.gpkg (layers county, towns, villages, grids, micro, exclusive,
+ * officers, incidents, grid_stats (wg_aggregate by grid), and with a road
+ * graph service_areas, coverage and coverage_gaps; each with its QGIS style
+ * in layer_styles), heatmap.tif + heatmap.png (+ .pgw, legend; see
+ * wg_heatmap, framed on the grids), geojson/LAYER.geojson (RFC 7946) and
+ * onemap.mbtiles (Mapbox vector tiles of every layer, EPSG:3857 tiles of
+ * WGS84 data). Everything is written into a hidden folder beside `dir` and
+ * renamed to `dir` at the end: a failure leaves `dir` as it was. An
+ * existing `dir` is replaced only if it is empty or holds onemap.gpkg
+ * (an earlier bundle); otherwise WG_ERR_INVALID_ARG. Progress is reported
+ * as "onemap" (steps). `rep` may be NULL. */
+WG_API wg_status wg_onemap(wg_ws *ws, const char *dir, const wg_onemap_opts *opts,
+                           wg_onemap_report *rep);
+
 #ifdef __cplusplus
 }
 #endif
