@@ -102,6 +102,10 @@ q=json.load(open(sys.argv[1]))["query"]; print("%.7f,%.7f" % (q["wgs84_lon"], q[
 step "10- and 30-minute service area of one incident" isochrone
 step "heatmap of the stored incidents" "$WANGGE" heatmap "$WS" --radius 200 --pixel 10 --extent grids \
     -o "$EXPORT/heatmap.tif" --png "$EXPORT/heatmap.png"
+step "incidents per 500 m hexagon (styled for QGIS)" "$WANGGE" aggregate "$WS" --by hex:500 \
+    -o "$EXPORT/incidents_hex.gpkg"
+onemap_demo() { "$WANGGE" onemap "$WS" -o "$EXPORT/onemap" >"$OUT/onemap.json"; }
+step "one-map bundle for the command center" onemap_demo
 # The HTTP service: a key scoped to the county (admin: it locates and reports), one report over
 # HTTP, read back, then a clean shutdown (SIGTERM drains).
 serve_demo() {
@@ -152,6 +156,9 @@ cat <<EOF
   dispatch           $OUT/dispatch.json
   service area       $EXPORT/service_area.gpkg (10 and 30 minutes by car)
   heatmap            $EXPORT/heatmap.tif (Float32 GeoTIFF), $EXPORT/heatmap.png (+ .pgw, legend)
+  hexagon counts     $EXPORT/incidents_hex.gpkg (style in layer_styles: opens coloured in QGIS)
+  one-map bundle     $EXPORT/onemap/ (onemap.gpkg, geojson/, onemap.mbtiles, heatmap.tif/.png;
+                     summary $OUT/onemap.json)
   HTTP answers       $OUT/http_locate.json, $OUT/http_report.json (wangge serve)
 EOF
 if [ "$validate_errors" != 0 ]; then
