@@ -301,6 +301,17 @@ static wg_status count_tiles(om *m, const char *path) {
     return rc;
 }
 
+/* Layers left out of the tiles (see wg_onemap_report): GDAL's MVT writer
+ * spends minutes on one polygon with hundreds of holes (service areas,
+ * coverage gaps) and on a county's 200,000 incident points; the heatmap,
+ * grid_stats and coverage show the same in tiles. */
+static int tiled(const char *name) {
+    static const char *const untiled[] = {"service_areas", "coverage_gaps", "incidents"};
+    for (size_t i = 0; i < sizeof untiled / sizeof untiled[0]; i++)
+        if (!strcmp(name, untiled[i])) return 0;
+    return 1;
+}
+
 static wg_status mbtiles(om *m, const double b[4]) {
     wg_ctx *ctx = m->ctx;
     double midlat = (b[1] + b[3]) / 2 * M_PI / 180;
@@ -325,7 +336,7 @@ static wg_status mbtiles(om *m, const double b[4]) {
                       : wg_err(ctx, WG_ERR_GDAL, "cannot create onemap.mbtiles: %s", wg_gdal_msg());
     for (size_t i = 0; i < m->rep->nlayers && !rc; i++) {
         const char *name = m->rep->layers[i].name;
-        if (!strcmp(name, "service_areas")) continue; /* see wg_onemap_report */
+        if (!tiled(name)) continue;
         OGRLayerH src = GDALDatasetGetLayerByName(m->gpkg, name);
         if (!src || !GDALDatasetCopyLayer(ds, src, name, (char **)lco))
             rc = wg_err(ctx, WG_ERR_GDAL, "cannot tile %s: %s", name, wg_gdal_msg());

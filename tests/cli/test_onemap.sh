@@ -55,7 +55,8 @@ for name in want:
     if name in w:
         assert layers[name]["features"] == w[name] > 0, (name, layers[name], w[name])
 assert layers["service_areas"]["features"] == 2 and s["road_graph"] is True, s
-assert not layers["service_areas"]["tiled"] and all(l["tiled"] for n, l in layers.items() if n != "service_areas")
+untiled = {"service_areas", "coverage_gaps", "incidents"}
+assert all(l["tiled"] == (n not in untiled) for n, l in layers.items()), layers
 assert s["mbtiles"]["tiles_minzoom"] > 0 and s["mbtiles"]["tiles_maxzoom"] > 0, s["mbtiles"]
 assert s["heatmap"]["points"] == w["incidents"], s["heatmap"]' "$WG_TMP/summary.json" "$WG_TMP/ws_counts.json"
 ok "JSON summary: 12 layers whose counts equal the workspace's"

@@ -1319,9 +1319,10 @@ typedef struct wg_onemap_report {
     struct {
         char name[32];
         int64_t features;
-        int tiled; /* 1: in onemap.mbtiles too (all but service_areas: GDAL's MVT writer
-                    * spends minutes on one polygon with hundreds of holes; coverage and
-                    * coverage_gaps carry the same in tiles) */
+        int tiled; /* 1: in onemap.mbtiles too. All but service_areas, coverage_gaps and
+                    * incidents: GDAL's MVT writer spends minutes on one polygon with
+                    * hundreds of holes and on a county's 200,000 points; coverage,
+                    * grid_stats and the heatmap show the same in tiles */
     } layers[WG_ONEMAP_MAX_LAYERS]; /* in onemap.gpkg and geojson/NAME.geojson */
     int graph;                     /* 1: a road graph existed; service areas were written */
     int minzoom, maxzoom;
@@ -1338,8 +1339,8 @@ typedef struct wg_onemap_report {
  * graph service_areas, coverage and coverage_gaps; each with its QGIS style
  * in layer_styles), heatmap.tif + heatmap.png (+ .pgw, legend; see
  * wg_heatmap, framed on the grids), geojson/LAYER.geojson (RFC 7946) and
- * onemap.mbtiles (Mapbox vector tiles of every layer, EPSG:3857 tiles of
- * WGS84 data). Everything is written into a hidden folder beside `dir` and
+ * onemap.mbtiles (Mapbox vector tiles of the layers marked tiled, EPSG:3857
+ * tiles of WGS84 data). Everything is written into a hidden folder beside `dir` and
  * renamed to `dir` at the end: a failure leaves `dir` as it was. An
  * existing `dir` is replaced only if it is empty or holds onemap.gpkg
  * (an earlier bundle); otherwise WG_ERR_INVALID_ARG. Progress is reported
