@@ -119,6 +119,10 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT o.officer_id FROM officer_gri
     "$WANGGE" stats "$WS" --by grid -o "$EXPORT/stats_grids.gpkg"
 }
 step "closed loop: rules, steps, statistics" closed_loop
+step "incidents per 500 m hexagon (styled for QGIS)" "$WANGGE" aggregate "$WS" --by hex:500 \
+    -o "$EXPORT/incidents_hex.gpkg"
+onemap_demo() { "$WANGGE" onemap "$WS" -o "$EXPORT/onemap" >"$OUT/onemap.json"; }
+step "one-map bundle for the command center" onemap_demo
 # The HTTP service: a key scoped to the county (admin: it locates and reports), one report over
 # HTTP, read back, then a clean shutdown (SIGTERM drains).
 serve_demo() {
@@ -169,6 +173,9 @@ cat <<EOF
   dispatch           $OUT/dispatch.json
   service area       $EXPORT/service_area.gpkg (10 and 30 minutes by car)
   heatmap            $EXPORT/heatmap.tif (Float32 GeoTIFF), $EXPORT/heatmap.png (+ .pgw, legend)
+  hexagon counts     $EXPORT/incidents_hex.gpkg (style in layer_styles: opens coloured in QGIS)
+  one-map bundle     $EXPORT/onemap/ (onemap.gpkg, geojson/, onemap.mbtiles, heatmap.tif/.png;
+                     summary $OUT/onemap.json)
   HTTP answers       $OUT/http_locate.json, $OUT/http_report.json (wangge serve)
   closed loop        $OUT/rules.txt (deadline rules), $OUT/incident_1.json (report to close),
                      $OUT/incident_2.json (escalated), $OUT/stats_town.json,

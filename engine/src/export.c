@@ -4,8 +4,7 @@
  * complete, so a failure never leaves a half-written layer.
  * Shapefiles get ENCODING=UTF-8, which makes GDAL write the .cpg that keeps
  * Chinese names intact in ArcGIS and QGIS. */
-#include "ogrio.h"
-#include "units.h"
+#include "export.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +52,7 @@ static void set_text(OGRFeatureH f, const char *field, const char *v) {
     if (v) OGR_F_SetFieldString(f, OGR_F_GetFieldIndex(f, field), v);
 }
 
-static wg_status write_units(wg_ws *ws, OGRLayerH l, wg_layer which, const char *at,
+static wg_status write_units(wg_ws *ws, OGRLayerH l, unsigned mask, const char *at,
                              int64_t *written) {
     wg_ctx *ctx = ws->ctx;
     static const char *const fields[] = {"code", "name", "level", "parent", "kind",
@@ -62,12 +61,6 @@ static wg_status write_units(wg_ws *ws, OGRLayerH l, wg_layer which, const char 
     for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !rc; i++)
         rc = add_field(ctx, l, fields[i], OFTString);
     if (rc || (rc = add_field(ctx, l, "area_m2", OFTReal))) return rc;
-    unsigned mask = which == WG_LAYER_ADMIN ? WG_LEVEL_BIT(WG_LEVEL_COUNTY) |
-                                                  WG_LEVEL_BIT(WG_LEVEL_TOWN) |
-                                                  WG_LEVEL_BIT(WG_LEVEL_VILLAGE)
-                    : which == WG_LAYER_GRIDS ? WG_LEVEL_BIT(WG_LEVEL_GRID)
-                    : which == WG_LAYER_MICRO ? WG_LEVEL_BIT(WG_LEVEL_MICRO)
-                                              : WG_LEVEL_BIT(WG_LEVEL_EXCLUSIVE);
     wg_unitset set;
     if ((rc = wg_units_load(ws, mask, at, &set))) return rc;
     GEOSWKBWriter *wr = GEOSWKBWriter_create_r(ctx->geos);
@@ -84,6 +77,7 @@ static wg_status write_units(wg_ws *ws, OGRLayerH l, wg_layer which, const char 
         set_text(f, "valid_to", u->valid_to);
         OGR_F_SetFieldDouble(f, OGR_F_GetFieldIndex(f, "area_m2"), u->area_m2);
         OGRGeometryH g = to_ogr(ctx, wr, u->geom);
+        if (g) g = OGR_G_ForceToMultiPolygon(g);
         if (!g || OGR_F_SetGeometryDirectly(f, g) != OGRERR_NONE ||
             OGR_L_CreateFeature(l, f) != OGRERR_NONE)
             rc = wg_err(ctx, WG_ERR_GDAL, "cannot write unit %s: %s", u->code, wg_gdal_msg());
@@ -135,6 +129,111 @@ static wg_status write_officers(wg_ws *ws, OGRLayerH l, int64_t *written) {
     return rc;
 }
 
+const char *const *wg_export_lco(const char *driver) {
+    static const char *const lco_geojson[] = {"RFC7946=YES", "COORDINATE_PRECISION=9", NULL};
+    static const char *const lco_shp[] = {"ENCODING=UTF-8", NULL};
+    return !strcmp(driver, "GeoJSON")          ? lco_geojson
+           : !strcmp(driver, "ESRI Shapefile") ? lco_shp
+                                               : NULL;
+}
+
+/* Creates a WGS84 layer `name` of `type` in `ds`. */
+static OGRLayerH create_layer(wg_ctx *ctx, GDALDatasetH ds, const char *name,
+                              OGRwkbGeometryType type, const char *const *lco) {
+    OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
+    OSRImportFromEPSG(srs, 4326);
+    OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
+    OGRLayerH l = GDALDatasetCreateLayer(ds, name, srs, type, (char **)lco);
+    OSRDestroySpatialReference(srs);
+    if (!l) wg_err(ctx, WG_ERR_GDAL, "cannot create layer %s: %s", name, wg_gdal_msg());
+    return l;
+}
+
+/* Commits the transaction a layer was written in, unless writing failed (rc). */
+static wg_status in_transaction(wg_ctx *ctx, GDALDatasetH ds, const char *name, wg_status rc) {
+    if (!rc && GDALDatasetCommitTransaction(ds) == OGRERR_FAILURE)
+        rc = wg_err(ctx, WG_ERR_GDAL, "cannot write layer %s: %s", name, wg_gdal_msg());
+    return rc;
+}
+
+wg_status wg_export_units_to(wg_ws *ws, GDALDatasetH ds, const char *name, unsigned level_mask,
+                             const char *at, const char *const *lco, int64_t *written) {
+    OGRLayerH l = create_layer(ws->ctx, ds, name, wkbMultiPolygon, lco);
+    if (!l) return WG_ERR_GDAL;
+    GDALDatasetStartTransaction(ds, 0);
+    return in_transaction(ws->ctx, ds, name, write_units(ws, l, level_mask, at, written));
+}
+
+wg_status wg_export_officers_to(wg_ws *ws, GDALDatasetH ds, const char *name,
+                                const char *const *lco, int64_t *written) {
+    OGRLayerH l = create_layer(ws->ctx, ds, name, wkbPoint, lco);
+    if (!l) return WG_ERR_GDAL;
+    GDALDatasetStartTransaction(ds, 0);
+    return in_transaction(ws->ctx, ds, name, write_officers(ws, l, written));
+}
+
+static int column_exists(wg_ws *ws, const char *table, const char *col) {
+    sqlite3_stmt *st = NULL;
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = ?", table);
+    if (sqlite3_prepare_v2(ws->db, sql, -1, &st, NULL) != SQLITE_OK) return 0;
+    sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+wg_status wg_export_incidents_to(wg_ws *ws, GDALDatasetH ds, const char *name,
+                                 const char *const *lco, int64_t *written) {
+    wg_ctx *ctx = ws->ctx;
+    /* columns every workspace has, then the service's (added by wg_incidents_init) */
+    static const char *const cols[] = {"ext_id", "reported_at", "category", "description",
+                                       "status", "grid_code", "micro_code", "village_code",
+                                       "town_code", "place_status", "received_at", "level",
+                                       "deadline"};
+    enum { NCOLS = sizeof cols / sizeof cols[0] };
+    OGRLayerH l = create_layer(ctx, ds, name, wkbPoint, lco);
+    if (!l) return WG_ERR_GDAL;
+    wg_status rc = add_field(ctx, l, "id", OFTInteger64);
+    char sql[1024];
+    size_t o = (size_t)snprintf(sql, sizeof sql, "SELECT id, X(geom), Y(geom)");
+    int have[NCOLS];
+    for (int i = 0; i < NCOLS && !rc; i++) {
+        have[i] = column_exists(ws, "incidents", cols[i]);
+        o += (size_t)snprintf(sql + o, sizeof sql - o, ", %s", have[i] ? cols[i] : "NULL");
+        rc = add_field(ctx, l, cols[i], OFTString);
+    }
+    if (!rc) rc = add_field(ctx, l, "open", OFTInteger);
+    snprintf(sql + o, sizeof sql - o, ", %s FROM incidents WHERE geom IS NOT NULL ORDER BY id",
+             wg_incident_is_open_sql());
+    sqlite3_stmt *st = NULL;
+    if (rc || (rc = wg_ws_prepare(ws, sql, &st))) return rc;
+    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(l);
+    int64_t n = 0;
+    GDALDatasetStartTransaction(ds, 0);
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        OGRFeatureH f = OGR_F_Create(defn);
+        OGR_F_SetFieldInteger64(f, 0, sqlite3_column_int64(st, 0));
+        for (int i = 0; i < NCOLS; i++) {
+            const char *v = (const char *)sqlite3_column_text(st, 3 + i);
+            if (v) OGR_F_SetFieldString(f, 1 + i, v);
+        }
+        OGR_F_SetFieldInteger(f, 1 + NCOLS, sqlite3_column_int(st, 3 + NCOLS));
+        OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
+        OGR_G_SetPoint_2D(pt, 0, sqlite3_column_double(st, 1), sqlite3_column_double(st, 2));
+        OGR_F_SetGeometryDirectly(f, pt);
+        if (OGR_L_CreateFeature(l, f) != OGRERR_NONE)
+            rc = wg_err(ctx, WG_ERR_GDAL, "cannot write incident %lld: %s",
+                        (long long)sqlite3_column_int64(st, 0), wg_gdal_msg());
+        OGR_F_Destroy(f);
+        n++;
+    }
+    sqlite3_finalize(st);
+    rc = in_transaction(ctx, ds, name, rc);
+    if (!rc) *written = n;
+    return rc;
+}
+
 wg_status wg_export_layer(wg_ws *ws, wg_layer layer, const char *path, const char *at,
                           int64_t *written) {
     wg_ctx *ctx = ws->ctx;
@@ -155,11 +254,7 @@ wg_status wg_export_layer(wg_ws *ws, wg_layer layer, const char *path, const cha
     OGRSpatialReferenceH srs = OSRNewSpatialReference(NULL);
     OSRImportFromEPSG(srs, 4326);
     OSRSetAxisMappingStrategy(srs, OAMS_TRADITIONAL_GIS_ORDER);
-    const char *lco_geojson[] = {"RFC7946=YES", "COORDINATE_PRECISION=9", NULL};
-    const char *lco_shp[] = {"ENCODING=UTF-8", NULL};
-    const char **lco = !strcmp(drv_name, "GeoJSON")          ? lco_geojson
-                       : !strcmp(drv_name, "ESRI Shapefile") ? lco_shp
-                                                             : NULL;
+    const char *const *lco = wg_export_lco(drv_name);
     char lname[256];
     snprintf(lname, sizeof lname, "%s", strrchr(sg.tmpfile, '/') + 1);
     char *dot = strrchr(lname, '.');
@@ -173,8 +268,14 @@ wg_status wg_export_layer(wg_ws *ws, wg_layer layer, const char *path, const cha
         rc = wg_err(ctx, WG_ERR_GDAL, "cannot create %s: %s", path, wg_gdal_msg());
     } else {
         GDALDatasetStartTransaction(ds, 0);
+        unsigned mask = layer == WG_LAYER_ADMIN ? WG_LEVEL_BIT(WG_LEVEL_COUNTY) |
+                                                      WG_LEVEL_BIT(WG_LEVEL_TOWN) |
+                                                      WG_LEVEL_BIT(WG_LEVEL_VILLAGE)
+                        : layer == WG_LAYER_GRIDS ? WG_LEVEL_BIT(WG_LEVEL_GRID)
+                        : layer == WG_LAYER_MICRO ? WG_LEVEL_BIT(WG_LEVEL_MICRO)
+                                                  : WG_LEVEL_BIT(WG_LEVEL_EXCLUSIVE);
         rc = layer == WG_LAYER_OFFICERS ? write_officers(ws, l, &n)
-                                        : write_units(ws, l, layer, at, &n);
+                                        : write_units(ws, l, mask, at, &n);
         if (!rc && GDALDatasetCommitTransaction(ds) == OGRERR_FAILURE)
             rc = wg_err(ctx, WG_ERR_GDAL, "cannot write %s: %s", path, wg_gdal_msg());
     }

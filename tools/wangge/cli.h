@@ -68,5 +68,7 @@ int cmd_heatmap(int argc, char **argv);
 int cmd_incident(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_aggregate(int argc, char **argv);
+int cmd_onemap(int argc, char **argv);
 
 #endif

@@ -25,6 +25,8 @@ static const cli_cmd COMMANDS[] = {
     {"incident", "an incident's closed loop: show it, accept/assign/.../close it", cmd_incident},
     {"rules", "deadline rules and the holiday calendar of the closed loop", cmd_rules},
     {"stats", "closed-loop figures per grid, village, town, category or officer", cmd_stats},
+    {"aggregate", "incidents per grid, village, town or hexagon, styled for QGIS", cmd_aggregate},
+    {"onemap", "the one-map bundle: GeoPackage, GeoJSON, vector tiles, heatmap", cmd_onemap},
 };
 
 static void usage(FILE *out) {

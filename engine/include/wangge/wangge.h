@@ -1474,6 +1474,134 @@ WG_API wg_status wg_stats_compute(wg_ws *ws, const wg_stats_opts *opts,
 WG_API wg_status wg_stats_write(wg_ws *ws, const wg_stats_opts *opts, const wg_stats_row *rows,
                                 size_t n, const char *path);
 
+/* ------------------------------------------------------------------------ */
+/* Aggregates and the one-map bundle (aggregate.c, onemap.c, style.c)       */
+/* ------------------------------------------------------------------------ */
+
+/* The units incidents are counted in. */
+typedef enum wg_agg_by {
+    WG_AGG_GRID = 0, /* comprehensive grids, by the incident's stored grid_code */
+    WG_AGG_MICRO,    /* micro-grids (micro_code) */
+    WG_AGG_VILLAGE,  /* villages and communities (village_code) */
+    WG_AGG_TOWN,     /* towns and streets (town_code) */
+    WG_AGG_HEX       /* hexagons of hex_size_m in the metric CRS, clipped to the county */
+} wg_agg_by;
+
+/* Options of wg_aggregate(). Zero-initialise; strings borrowed for the call. */
+typedef struct wg_aggregate_opts {
+    wg_agg_by by;
+    double hex_size_m;    /* WG_AGG_HEX: the hexagons' edge length (= centre to corner), m.
+                           * Flat-topped, centred on multiples of (1.5 s, sqrt(3) s) from the
+                           * metric CRS's origin, odd columns half a row north */
+    const char *from, *to;/* YYYY-MM-DD, inclusive, on the date as reported; NULL = open */
+    const char *category; /* only this category; NULL = all */
+    const char *at;       /* the time overdue is judged at: YYYY-MM-DD (00:00 UTC) or RFC 3339;
+                           * NULL = now */
+    int classes;          /* quantile classes of count_km2 for the style; 0 = 5 (max 12) */
+} wg_aggregate_opts;
+
+/* One per-category count column of an aggregate. */
+typedef struct wg_agg_category {
+    char *field;    /* the column: "n_" + the category with ASCII other than letters and
+                     * digits replaced by '_' (non-ASCII UTF-8 kept), made unique; in a
+                     * Shapefile (10-byte names) "cat_01", "cat_02", ... */
+    char *category; /* the category ("" for incidents without one) */
+    int64_t count;
+} wg_agg_category;
+
+#define WG_AGG_MAX_CLASSES 12
+
+/* What wg_aggregate() wrote. Free the categories with wg_aggregate_report_free(). */
+typedef struct wg_aggregate_report {
+    int64_t units;     /* features written */
+    int64_t selected;  /* incidents selected by date and category */
+    int64_t counted;   /* of those, counted in a unit (hexagons: inside the county) */
+    int64_t open, overdue; /* of the counted */
+    double area_km2;   /* total area of the units (hexagons: of the county) */
+    int classes;       /* quantile classes after merging equal breaks (>= 1) */
+    double breaks[WG_AGG_MAX_CLASSES + 1]; /* class i is (breaks[i], breaks[i+1]] of
+                                            * count_km2; the first also takes breaks[0] */
+    size_t ncategories;
+    wg_agg_category *categories; /* owned by the report */
+    char style[4200];  /* the .qml written beside the file, or "" (a GeoPackage keeps its
+                        * style in layer_styles) */
+} wg_aggregate_report;
+
+/* Frees what a report owns (not the report itself). Accepts NULL. */
+WG_API void wg_aggregate_report_free(wg_aggregate_report *rep);
+
+/* Counts the stored incidents selected by date and category per unit and
+ * writes one polygon per unit (WGS84) to `path` (any OGR format by
+ * extension; Shapefiles with a .cpg): code, name, level, area_km2 (in the
+ * metric CRS), count, count_km2, open, overdue (see wg_incident_is_open_sql),
+ * class (1-based quantile class of count_km2), then one column per category.
+ * Units without incidents are written with 0. Hexagons are coded "H<col>_<row>"
+ * and only those meeting the county are written, clipped to it (the county
+ * level's union; without one, the towns', villages' or grids'); only
+ * incidents inside the county count. The style (quantile classes, YlOrRd) goes
+ * to STEM.qml beside the file, or to the layer_styles table of a GeoPackage.
+ * Staged: nothing is left behind on failure. On success *rep is filled (free
+ * with wg_aggregate_report_free()); `rep` may be NULL. */
+WG_API wg_status wg_aggregate(wg_ws *ws, const wg_aggregate_opts *opts, const char *path,
+                              wg_aggregate_report *rep);
+
+/* The SQL expressions (over the incidents table) that decide whether an
+ * incident is open and whether it is overdue at the bound parameter :at
+ * (RFC 3339), as the closed loop decides them (the incident_state view,
+ * wg_stats_compute): open unless its status is 'closed'; overdue when open
+ * and past its deadline, or, with `with_dispatch` (the workspace has the
+ * closed loop's dispatch_deadline column), still reported/accepted past its
+ * dispatch deadline. Static text. */
+WG_API const char *wg_incident_is_open_sql(void);
+WG_API const char *wg_incident_is_overdue_sql(int with_dispatch);
+
+/* Options of wg_onemap(). Zero-initialise. */
+typedef struct wg_onemap_opts {
+    double radius;      /* heatmap kernel radius, m; 0 = 250 */
+    double pixel;       /* heatmap pixel, m; 0 = the county's longer side / 2000, at least 10 */
+    int minzoom, maxzoom; /* vector tiles; 0 = from the extent: minzoom is the zoom at which the
+                           * county spans about one tile, maxzoom six levels deeper, at most 16 */
+    double minutes[2];  /* service areas from the officers' stations; 0 = 10 and 30 minutes
+                         * (coverage uses the first) */
+} wg_onemap_opts;
+
+#define WG_ONEMAP_MAX_LAYERS 16
+
+/* What wg_onemap() wrote (paths inside the output folder). */
+typedef struct wg_onemap_report {
+    size_t nlayers;
+    struct {
+        char name[32];
+        int64_t features;
+        int tiled; /* 1: in onemap.mbtiles too. All but service_areas, coverage_gaps and
+                    * incidents: GDAL's MVT writer spends minutes on one polygon with
+                    * hundreds of holes and on a county's 200,000 points; coverage,
+                    * grid_stats and the heatmap show the same in tiles */
+    } layers[WG_ONEMAP_MAX_LAYERS]; /* in onemap.gpkg and geojson/NAME.geojson */
+    int graph;                     /* 1: a road graph existed; service areas were written */
+    int minzoom, maxzoom;
+    int64_t tiles_min, tiles_max;  /* tiles at minzoom and at maxzoom */
+    wg_heatmap_report heatmap;
+    double radius, pixel;
+    char note[512];                /* what was skipped and why, or "" */
+    double seconds;
+} wg_onemap_report;
+
+/* Writes everything the command center loads into the folder `dir`:
+ * onemap.gpkg (layers county, towns, villages, grids, micro, exclusive,
+ * officers, incidents, grid_stats (wg_aggregate by grid), and with a road
+ * graph service_areas, coverage and coverage_gaps; each with its QGIS style
+ * in layer_styles), heatmap.tif + heatmap.png (+ .pgw, legend; see
+ * wg_heatmap, framed on the grids), geojson/LAYER.geojson (RFC 7946) and
+ * onemap.mbtiles (Mapbox vector tiles of the layers marked tiled, EPSG:3857
+ * tiles of WGS84 data). Everything is written into a hidden folder beside `dir` and
+ * renamed to `dir` at the end: a failure leaves `dir` as it was. An
+ * existing `dir` is replaced only if it is empty or holds onemap.gpkg
+ * (an earlier bundle); otherwise WG_ERR_INVALID_ARG. Progress is reported
+ * as "onemap" (steps). `rep` may be NULL. */
+WG_API wg_status wg_onemap(wg_ws *ws, const char *dir, const wg_onemap_opts *opts,
+                           wg_onemap_report *rep);
+
 #ifdef __cplusplus
 }
 #endif
