@@ -80,11 +80,7 @@ HM=$OUT/heatmap
 NCPU=$(nproc 2>/dev/null || echo 1)
 T_START=$(date +%s)
 
-say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf 'bench_heatmap.sh: error: %s\n' "$*" >&2; exit 1; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
+. "$ROOT/tools/bench/lib.sh"
 
 # ---- 1. QGIS -------------------------------------------------------------------
 SUDO=()

@@ -64,49 +64,14 @@ PTS=$OUT/points.csv
 NCPU=$(nproc 2>/dev/null || echo 1)
 T_START=$(date +%s)
 
-say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf 'bench_place.sh: error: %s\n' "$*" >&2; exit 1; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }'; }
-# The value of a "key value ..." line printed by the bench programs.
-figure() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
-
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || die "run as root or install sudo (apt-get and psql as postgres)"
-    SUDO=(sudo)
-fi
-as_postgres() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
-}
-# psql on the benchmark database; the script comes on stdin or with -f/-c.
-pg() {
-    as_postgres env PGOPTIONS='-c client_min_messages=error' \
-        psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"
-}
+. "$ROOT/tools/bench/lib.sh"
 
 # ---- 1. PostgreSQL + PostGIS ---------------------------------------------
-installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
-if ! installed postgresql-15-postgis-3; then
-    say "installing postgresql-15-postgis-3 (apt-get, non-interactive)"
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        postgresql-15-postgis-3 >/dev/null
-fi
+pg_start postgresql-15-postgis-3
 for tool in ogr2ogr python3 cmake; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found (bash tools/deps.sh installs it)"
 done
-if ! pg_lsclusters -h 2>/dev/null | awk '$1 == 15 && $2 == "main"' | grep -q .; then
-    say "creating the PostgreSQL 15 cluster 'main'"
-    "${SUDO[@]}" pg_createcluster 15 main >/dev/null
-fi
-if ! pg_lsclusters -h | awk '$1 == 15 && $2 == "main" { print $4 }' | grep -q online; then
-    say "starting PostgreSQL 15 (pg_ctlcluster 15 main start)"
-    "${SUDO[@]}" pg_ctlcluster 15 main start
-fi
-as_postgres psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
-pg -c "CREATE EXTENSION postgis" >/dev/null
+pg_fresh_db postgis
 PG_VERSION=$(pg -At -c "SELECT current_setting('server_version')")
 POSTGIS_VERSION=$(pg -At -c "SELECT postgis_lib_version()")
 say "PostgreSQL $PG_VERSION, PostGIS $POSTGIS_VERSION"

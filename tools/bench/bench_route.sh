@@ -68,43 +68,11 @@ WS=$OUT/route-$SCALE.wangge
 RUN=$OUT/route
 NCPU=$(nproc 2>/dev/null || echo 1)
 
-say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf 'bench_route.sh: error: %s\n' "$*" >&2; exit 1; }
-figure() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
-
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 || die "run as root or install sudo (apt-get and psql as postgres)"
-    SUDO=(sudo)
-fi
-as_postgres() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
-}
-pg() {
-    as_postgres env PGOPTIONS='-c client_min_messages=error' \
-        psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"
-}
+. "$ROOT/tools/bench/lib.sh"
 
 # ---- 1. PostgreSQL + PostGIS + pgRouting ----------------------------------
-installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
-missing=()
-for p in postgresql-15-postgis-3 postgresql-15-pgrouting; do installed "$p" || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]} (apt-get, non-interactive)"
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        "${missing[@]}" >/dev/null
-fi
-if ! pg_lsclusters -h 2>/dev/null | awk '$1 == 15 && $2 == "main"' | grep -q .; then
-    say "creating the PostgreSQL 15 cluster 'main'"
-    "${SUDO[@]}" pg_createcluster 15 main >/dev/null
-fi
-if ! pg_lsclusters -h | awk '$1 == 15 && $2 == "main" { print $4 }' | grep -q online; then
-    say "starting PostgreSQL 15 (pg_ctlcluster 15 main start)"
-    "${SUDO[@]}" pg_ctlcluster 15 main start
-fi
-as_postgres psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
-pg -c "CREATE EXTENSION postgis" -c "CREATE EXTENSION pgrouting" >/dev/null
+pg_start postgresql-15-postgis-3 postgresql-15-pgrouting
+pg_fresh_db postgis pgrouting
 PG_VERSION=$(pg -At -c "SELECT current_setting('server_version')")
 PGR_VERSION=$(pg -At -c "SELECT pgr_version()")
 say "PostgreSQL $PG_VERSION, pgRouting $PGR_VERSION"

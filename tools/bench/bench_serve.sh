@@ -54,8 +54,7 @@ OUT=${WG_BENCH_OUT:-$ROOT/out/bench}
 DATA=$OUT/$SCALE
 WS0=$OUT/serve-$SCALE.wangge
 RUN=$OUT/serve-run
-say() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { printf 'bench_serve.sh: error: %s\n' "$*" >&2; exit 1; }
+. "$ROOT/tools/bench/lib.sh"
 
 if ! command -v wrk >/dev/null 2>&1; then
     say "installing wrk"
