@@ -118,6 +118,18 @@ static int read_origins(const char *cmd, const char *path, pts *p) {
 
 static double r1(double x) { return round(x * 10) / 10; }
 
+/* Parses --NAME's metres (> 0) into *dst; -1 after a usage error. */
+static int metres_opt(const char *cmd, const char *name, const char *arg, double *dst) {
+    char *end;
+    double x = strtod(arg, &end);
+    if (end == arg || *end || !isfinite(x) || x <= 0) {
+        cli_usage_error(cmd, "--%s needs metres > 0", name);
+        return -1;
+    }
+    *dst = x;
+    return 0;
+}
+
 /* Opens the workspace read-only and its graph; notes a rebuilt graph. */
 static wg_status open_graph(const char *cmd, wg_ctx *ctx, const char *wsp, wg_ws **ws,
                             wg_graph **g) {
@@ -184,7 +196,6 @@ int cmd_isochrone(int argc, char **argv) {
     memset(&opts, 0, sizeof opts);
     opts.profile = "car";
     int json = 0, c, rc = EXIT_USAGE;
-    char *end;
     while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
         double x, y;
         switch (c) {
@@ -207,15 +218,13 @@ int cmd_isochrone(int argc, char **argv) {
         case O_REVERSE: opts.reverse = 1; break;
         case O_LINES: lines = optarg; break;
         case O_BUFFER:
+            if (metres_opt("isochrone", "buffer", optarg, &opts.buffer_m)) goto done;
+            break;
         case O_SNAP:
+            if (metres_opt("isochrone", "max-snap", optarg, &opts.max_snap_m)) goto done;
+            break;
         case O_CELL:
-            x = strtod(optarg, &end);
-            if (end == optarg || *end || !isfinite(x) || x <= 0) {
-                cli_usage_error("isochrone", "--%s needs metres > 0",
-                                c == O_BUFFER ? "buffer" : c == O_CELL ? "cell" : "max-snap");
-                goto done;
-            }
-            *(c == O_BUFFER ? &opts.buffer_m : c == O_CELL ? &opts.cell_m : &opts.max_snap_m) = x;
+            if (metres_opt("isochrone", "cell", optarg, &opts.cell_m)) goto done;
             break;
         case 'o': out = optarg; break;
         case O_JSON: json = 1; break;
@@ -373,15 +382,13 @@ int cmd_coverage(int argc, char **argv) {
         case O_PROFILE: opts.profile = optarg; break;
         case O_UNCOVERED: uncovered = optarg; break;
         case O_BUFFER:
+            if (metres_opt("coverage", "buffer", optarg, &opts.buffer_m)) goto done;
+            break;
         case O_SNAP:
+            if (metres_opt("coverage", "max-snap", optarg, &opts.max_snap_m)) goto done;
+            break;
         case O_CELL:
-            x = strtod(optarg, &end);
-            if (end == optarg || *end || !isfinite(x) || x <= 0) {
-                cli_usage_error("coverage", "--%s needs metres > 0",
-                                c == O_BUFFER ? "buffer" : c == O_CELL ? "cell" : "max-snap");
-                goto done;
-            }
-            *(c == O_BUFFER ? &opts.buffer_m : c == O_CELL ? &opts.cell_m : &opts.max_snap_m) = x;
+            if (metres_opt("coverage", "cell", optarg, &opts.cell_m)) goto done;
             break;
         case 'o': out = optarg; break;
         case O_JSON: json = 1; break;
