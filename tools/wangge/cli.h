@@ -30,6 +30,21 @@ void cli_json_out(cJSON *o, int pretty);
 /* A route as a GeoJSON Feature (see `wangge route --help`), and a snapped
  * point as JSON; new objects, owned by the caller (json_roads.c). */
 cJSON *cli_route_json(const wg_route *rt, const char *profile);
+
+/* json_place.c */
+/* A string member that references `value` instead of copying it: print the
+ * tree while the string lives. */
+void cli_json_ref(cJSON *o, const char *key, const char *value);
+/* The answer of `wangge locate` and GET /v1/locate. Strings are referenced,
+ * not copied: print it while the placement's locator is held. */
+cJSON *cli_locate_json(const wg_placement *pl, double x, double y, const char *crs, double lon,
+                       double lat, const char *at);
+/* The units whose officers answer for a placement or an incident, in
+ * `wangge locate`'s order: grid, micro, village, exclusive (an incident's
+ * exclusive codes are split into `buf`). Returns how many (at most
+ * WG_PLACE_MAX_EXCL + 3). */
+size_t cli_officer_codes(const wg_placement *pl, const wg_incident *inc, const char **codes,
+                         char *buf, size_t buflen);
 cJSON *cli_snap_json(const wg_snap *s);
 
 /* Adds a dispatch's status, snapped point, ranked officers and counts to

@@ -24,17 +24,6 @@ static void help(FILE *out) {
         "  --tolerance M      GPS error allowance for `nearest`, metres (default 30)\n");
 }
 
-static const char *const LEVEL_KEYS[] = {"county", "town", "village", "grid", "micro"};
-
-static cJSON *unit_json(const wg_placed_unit *u) {
-    if (!u->code) return cJSON_CreateNull();
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "code", u->code);
-    if (u->name) cJSON_AddStringToObject(o, "name", u->name);
-    if (u->kind) cJSON_AddStringToObject(o, "kind", u->kind);
-    return o;
-}
-
 static int add_officer(void *user, const wg_officer *of) {
     cJSON *by_role = user, *arr = cJSON_GetObjectItemCaseSensitive(by_role, of->role);
     if (!arr) cJSON_AddItemToObject(by_role, of->role, arr = cJSON_CreateArray());
@@ -105,29 +94,10 @@ int cmd_locate(int argc, char **argv) {
         rc = cli_fail("locate", ctx, st);
         goto done;
     }
-    cJSON *o = cJSON_CreateObject(), *q = cJSON_CreateObject();
-    cJSON_AddNumberToObject(q, "lon", x);
-    cJSON_AddNumberToObject(q, "lat", y);
-    cJSON_AddStringToObject(q, "crs", crs);
-    cJSON_AddNumberToObject(q, "wgs84_lon", round(lon * 1e8) / 1e8);
-    cJSON_AddNumberToObject(q, "wgs84_lat", round(lat * 1e8) / 1e8);
-    if (at) cJSON_AddStringToObject(q, "at", at);
-    cJSON_AddItemToObject(o, "query", q);
-    cJSON_AddStringToObject(o, "status", wg_place_status_name(pl.status));
-    if (pl.status == WG_PLACE_NEAREST)
-        cJSON_AddNumberToObject(o, "distance_m", round(pl.dist_m * 100) / 100);
-    const wg_placed_unit *lv[5] = {&pl.county, &pl.town, &pl.village, &pl.grid, &pl.micro};
-    for (int i = 0; i < 5; i++) cJSON_AddItemToObject(o, LEVEL_KEYS[i], unit_json(lv[i]));
-    cJSON *ex = cJSON_CreateArray();
-    for (int i = 0; i < pl.n_excl; i++) cJSON_AddItemToArray(ex, unit_json(&pl.excl[i]));
-    cJSON_AddItemToObject(o, "exclusive", ex);
-    /* Officers of the grid, its micro-grid, the exclusive grids and the village. */
+    cJSON *o = cli_locate_json(&pl, x, y, crs, lon, lat, at);
+    /* Officers of the grid, its micro-grid, the village and the exclusive grids. */
     const char *codes[WG_PLACE_MAX_EXCL + 3];
-    size_t nc = 0;
-    if (pl.grid.code) codes[nc++] = pl.grid.code;
-    if (pl.micro.code) codes[nc++] = pl.micro.code;
-    if (pl.village.code) codes[nc++] = pl.village.code;
-    for (int i = 0; i < pl.n_excl; i++) codes[nc++] = pl.excl[i].code;
+    size_t nc = cli_officer_codes(&pl, NULL, codes, NULL, 0);
     cJSON *officers = cJSON_CreateObject();
     st = wg_officers_for_units(ws, codes, nc, add_officer, officers);
     cJSON_AddItemToObject(o, "officers", officers);

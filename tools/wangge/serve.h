@@ -259,19 +259,12 @@ void h_dispatch(req *r, worker *w);
 void h_isochrone(req *r, worker *w);
 
 /* serve_json.c */
-/* The answer of `wangge locate`. Strings are referenced, not copied: print
- * it while the placement's locator is held. */
-struct cJSON *json_locate(const wg_placement *pl, double x, double y, const char *crs,
-                          double lon, double lat, const char *at);
 /* Adds "officers": {role: [...]} for `codes` to `o`; phones only within
  * `scope`. Strings are referenced from the index: print while it is held. */
 wg_status json_add_officers(struct cJSON *o, worker *w, const locref *lr,
                             const char *const *codes, size_t n, const char *scope);
 void officer_cache_free(worker *w);
 struct cJSON *json_incident(const wg_incident *inc);
-/* The officers' units of a placement or an incident: grid, micro, village, exclusive. */
-size_t officer_codes(const wg_placement *pl, const wg_incident *inc, const char **codes,
-                     char *buf, size_t buflen);
 
 /* openapi_json.c (generated at build time from openapi.json) */
 extern const char WG_OPENAPI_JSON[];

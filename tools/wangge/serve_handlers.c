@@ -90,9 +90,9 @@ void h_locate(req *r, worker *w) {
         loc_release(lr);
         return;
     }
-    cJSON *o = json_locate(&pl, x, y, crs, lon, lat, at);
+    cJSON *o = cli_locate_json(&pl, x, y, crs, lon, lat, at);
     const char *codes[WG_PLACE_MAX_EXCL + 3];
-    size_t nc = officer_codes(&pl, NULL, codes, NULL, 0);
+    size_t nc = cli_officer_codes(&pl, NULL, codes, NULL, 0);
     st = json_add_officers(o, w, lr, codes, nc, scope_of(r));
     if (st) {
         cJSON_Delete(o);
@@ -189,7 +189,7 @@ static void render_incident(req *r, worker *w, const wg_incident *inc, cJSON *ev
     if (duplicate) cJSON_AddBoolToObject(p, "duplicate", 1);
     const char *codes[WG_PLACE_MAX_EXCL + 3];
     char buf[WG_PLACE_MAX_EXCL * (WG_INCIDENT_TEXT_MAX + 1) + 1];
-    size_t nc = officer_codes(NULL, inc, codes, buf, sizeof buf);
+    size_t nc = cli_officer_codes(NULL, inc, codes, buf, sizeof buf);
     wg_status st = WG_OK;
     locref *lr = loc_acquire(w, NULL, &st);
     st = json_add_officers(p, w, lr, codes, nc, scope_of(r));
