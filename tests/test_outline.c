@@ -219,7 +219,7 @@ static void structured(void) {
 
 static void random_masks(void) {
     unsigned char *m = malloc(48 * 40);
-    for (int it = 0; it < 400; it++) {
+    for (int it = 0; it < 250; it++) {
         int w = 1 + (int)(rnd() % 48), h = 1 + (int)(rnd() % 40);
         uint32_t p = 5 + rnd() % 90; /* density in % */
         for (int i = 0; i < w * h; i++) m[i] = rnd() % 100 < p;

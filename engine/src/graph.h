@@ -379,11 +379,21 @@ int64_t wg_iso_raster_count(const wg_iso_raster *r, double T);
  * WG_W_INF) outside the raster. */
 int wg_iso_raster_at(const wg_iso_raster *r, double x, double y, uint32_t *t);
 
-/* Polygonises the cells reached within T ms inside the metric window
+/* Traces the cells reached within T ms inside the metric window
  * (wx0, wy0)-(wx1, wy1) (widened to whole cells; the whole raster if it
- * covers it): fn gets each polygon (an OGRGeometryH in the metric CRS,
- * owned by fn from then on, also when it fails). */
-typedef wg_status (*wg_iso_poly_fn)(wg_ctx *ctx, void *user, void *ogr_polygon);
+ * covers it) into o (outline.h; zeroed before its first use, freed with
+ * wg_outline_free()): corner (X, Y) of o lies at metric (*ox + X * cell,
+ * *oy - Y * cell); o->cells counts the cells. every_corner as in
+ * wg_outline_trace(). */
+struct wg_outline;
+wg_status wg_iso_raster_outline(wg_ctx *ctx, const wg_iso_raster *r, double T, double wx0,
+                                double wy0, double wx1, double wy1, int every_corner,
+                                struct wg_outline *o, double *ox, double *oy);
+
+/* The same cells as polygons: fn gets each polygon (a GEOSGeometry in the
+ * metric CRS, vertices where the outline turns, owned by fn from then on,
+ * also when it fails). */
+typedef wg_status (*wg_iso_poly_fn)(wg_ctx *ctx, void *user, GEOSGeometry *polygon);
 wg_status wg_iso_raster_polygons(wg_ctx *ctx, const wg_iso_raster *r, double T, double wx0,
                                  double wy0, double wx1, double wy1, wg_iso_poly_fn fn,
                                  void *user);

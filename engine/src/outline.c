@@ -192,9 +192,9 @@ static int keep_ring(work *k, size_t from, uint32_t comp) {
     return 0;
 }
 
-static int emit(const tracer *q, int32_t X, int32_t Y, uint32_t comp) {
+static int emit(const tracer *q, int32_t X, int32_t Y, uint32_t comp, int is_saddle) {
     work *k = q->k;
-    if (saddle(q, X, Y)) {
+    if (is_saddle) {
         uint64_t key = key_of(X, Y);
         size_t p = hget(k, key);
         if (p < k->ncur && k->cur[2 * p] == X && k->cur[2 * p + 1] == Y) {
@@ -223,7 +223,7 @@ static int follow(const tracer *q, int32_t sx, int32_t sy, int d0, uint32_t comp
     int d = d0;
     k->ncur = 0;
     hclear(k);
-    if (emit(q, X, Y, comp)) return -1;
+    if (emit(q, X, Y, comp, saddle(q, X, Y))) return -1;
     for (;;) {
         if (d == E) k->seen[((size_t)Y * w + (size_t)X) >> 6] |= 1ULL << (((size_t)Y * w + (size_t)X) & 63);
         else if (d == W)
@@ -239,7 +239,9 @@ static int follow(const tracer *q, int32_t sx, int32_t sy, int d0, uint32_t comp
         }
         int nd = !l ? (d + 1) & 3 : r ? (d + 3) & 3 : d;
         if (X == sx && Y == sy && nd == d0) break;
-        if ((nd != d || q->every) && emit(q, X, Y, comp)) return -1;
+        /* arriving with the inside on the left, the corner is a saddle
+         * exactly when the cell ahead-left is outside and ahead-right inside */
+        if ((nd != d || q->every) && emit(q, X, Y, comp, !l && r)) return -1;
         d = nd;
     }
     size_t from = 0;
