@@ -365,7 +365,8 @@ typedef struct wg_iso_raster {
 } wg_iso_raster;
 
 /* Builds the raster of pieces (points `ll`, npt lon/lat pairs) with the
- * band and cell size in metres (cell <= band * sqrt(2)). No pieces: an
+ * band and cell size in metres (cell <= band * sqrt(2); cell <= 0:
+ * automatic, isoraster.c says how; r->cell gets the size used). No pieces: an
  * empty raster (w = h = 0). Free with wg_iso_raster_free(), also after a
  * failure. */
 wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, const double *ll,
@@ -398,7 +399,7 @@ wg_status wg_iso_raster_polygons(wg_ctx *ctx, const wg_iso_raster *r, double T, 
                                  double wy0, double wx1, double wy1, wg_iso_poly_fn fn,
                                  void *user);
 
-/* The default cell size for a band: half of it. */
+/* The cell size for a band when the raster is small: half of it. */
 #define WG_ISO_CELL_OF(band) ((band) / 2)
 
 /* Creates `path` (OGR driver by extension, staged) with one WGS84 layer of

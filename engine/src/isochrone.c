@@ -14,13 +14,15 @@
  * cutting them at a smaller T gives that contour's pieces, so one set of
  * pieces serves every contour. THE POLYGONS come from a travel-time raster
  * of those pieces (isoraster.c): cells of `cell_m` metres (default half
- * the band) in the workspace's metric CRS take the earliest time of a
- * reached road within `buffer_m` metres (the band, default 30) of their
- * centre, and contour T is the union of the cells reached by T,
- * polygonised by GDAL. Contours are nested exactly (their cell sets are),
- * ground farther than the band from every road reached in time is a hole,
- * and a node reached by T is inside the T polygon. Areas are cells times
- * cell²; polygons are returned as WGS84 WKB.
+ * the band, larger on large frames) in the workspace's metric CRS take the
+ * earliest time of a reached road within `buffer_m` metres (the band,
+ * default 30) of their centre, and contour T is the union of the cells
+ * reached by T, traced by outline.c. Contours are nested exactly (their
+ * cell sets are), ground farther than the band from every road reached in
+ * time is a hole, and a node reached by T is inside the T polygon. Areas
+ * are cells times cell²; polygons are returned as WGS84 WKB, written here
+ * from the traced corners (a corner at every cell corner, brought to
+ * lon/lat through one interpolated lattice for all contours, gridxf.c).
  *
  * Why a raster rather than the union of buffers of every piece (the first
  * version): on a county's network the union of a million buffers took 40 s

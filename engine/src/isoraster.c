@@ -13,19 +13,38 @@
  * `band` of a road reached by T counts as reached by T. For one segment
  * the reached points within the band of a centre form one interval of the
  * segment (the chord of the band's circle), and the earliest is one of its
- * two ends, so each cell costs a projection and a square root; only the
- * cells of the segment's box widened by the band are visited.
+ * two ends, so each cell costs a projection and a square root.
  *
- * THE CONTOUR T is the union of the cells with t(cell) <= T, polygonised
- * by GDAL (GDALPolygonize, 4-connected: cells touching at a corner only
- * are separate polygons) from a byte mask. Contours of one raster are
- * nested exactly (the cell sets are), holes are the cells farther than the
- * band from every road reached by T, and a network node reached by T is
- * inside: its cell's centre is within cell * sqrt(2) / 2 <= band of it
- * (the cell size is limited to band * sqrt(2)). The contour's area is its
- * number of cells times cell². The polygon agrees with the union of
- * round-capped buffers of width `band` around the pieces up to half a
- * cell along its outline. */
+ * HOW IT IS STAMPED, fast: the pieces' points come to the metric CRS
+ * through an interpolated lattice (gridxf.c: 0.27 us a point in PROJ, some
+ * tens of ns interpolated); the segments are sorted by 32 x 32-cell tile of their
+ * middle (a counting sort) so the cells they touch stay in cache (in the
+ * search's order every row a segment touched was a cache miss); a segment
+ * visits, row by row, only the columns its band can cover (an interval
+ * from the band's strip and the squares around its ends, no square root),
+ * skips cells already at or below its earliest time, and skips cells its
+ * time cannot lower even with the widest chord before taking the root.
+ *
+ * THE CELL SIZE. Given (--cell), it must be at most band * sqrt(2), so a
+ * node reached by T lies within the band of its own cell's centre and is
+ * inside the T polygon; in fact the disc of radius band - cell / sqrt(2)
+ * around it is. Not given: band / 2, unless the frame would then exceed
+ * AUTO_CELLS cells (2 million); then the size that gives AUTO_CELLS cells,
+ * rounded up to a decimetre, at most the band (keeping the margin above
+ * at 0.29 band, not 0). On the `large` county's 30-minute area (43 x 43 km)
+ * that is 30 m (the band) instead of 15 m: 2.1M cells instead of 8.4M, a
+ * quarter of the work, and an outline within 15 m instead of 7.5 m of the
+ * band's. Coverage of a whole county grows the same way.
+ *
+ * THE CONTOUR T is the union of the cells with t(cell) <= T, traced into
+ * polygons by outline.c (4-connected: cells touching at a corner only are
+ * separate polygons, as GDALPolygonize's default, which it replaces: 1.6-3.4
+ * s there on the 8M-cell raster). Contours of one raster are nested
+ * exactly (the cell sets are), holes are the cells farther than the band
+ * from every road reached by T, and a network node reached by T is inside.
+ * The contour's area is its number of cells times cell². The polygon
+ * agrees with the union of round-capped buffers of width `band` around the
+ * pieces up to half a cell along its outline. */
 #include "graph.h"
 #include "gridxf.h"
 #include "outline.h"
@@ -202,12 +221,12 @@ wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, con
     }
     if (automatic) {
         /* larger cells for a large frame: up to AUTO_CELLS cells, and at
-         * most band * sqrt(2) (whole decimetres, rounded down) */
+         * most the band (a reached node then keeps a margin of 0.29 band
+         * inside its contour) */
         double fw = (xmax - xmin + 2 * band) / cell, fh = (ymax - ymin + 2 * band) / cell;
         if (fw * fh > AUTO_CELLS) {
             double c = ceil(cell * sqrt(fw * fh / AUTO_CELLS) * 10) / 10;
-            double cmax = floor(band * sqrt(2.0) * 10) / 10;
-            cell = c < cmax ? c : cmax > cell ? cmax : cell;
+            cell = c < band ? c : band > cell ? band : cell;
         }
         r->cell = cell;
     }
