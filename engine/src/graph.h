@@ -373,9 +373,6 @@ wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, con
                               size_t npt, double band, double cell, wg_iso_raster *r);
 void wg_iso_raster_free(wg_iso_raster *r);
 
-/* Cells reached within T ms. */
-int64_t wg_iso_raster_count(const wg_iso_raster *r, double T);
-
 /* The time of the cell holding metric point (x, y); returns 0 (and
  * WG_W_INF) outside the raster. */
 int wg_iso_raster_at(const wg_iso_raster *r, double x, double y, uint32_t *t);

@@ -141,3 +141,13 @@ wg_status wg_gridxf_apply(const wg_gridxf *g, double *xy, size_t n) {
     for (size_t i = 0; i < n; i++) interp(g, xy[2 * i], xy[2 * i + 1], &xy[2 * i], &xy[2 * i + 1]);
     return WG_OK;
 }
+
+wg_status wg_gridxf_apply_to(const wg_gridxf *g, const double *in, double *out, size_t n) {
+    if (!g->exact)
+        for (size_t i = 0;; i++) {
+            if (i == n) return WG_OK;
+            if (!interp(g, in[2 * i], in[2 * i + 1], &out[2 * i], &out[2 * i + 1])) break;
+        }
+    memcpy(out, in, 2 * n * sizeof *in); /* PROJ for all (a point outside the lattice) */
+    return wg_ws_metric_xy(g->ws, g->inverse, out, n);
+}

@@ -48,7 +48,6 @@
 #include "graph.h"
 #include "gridxf.h"
 #include "outline.h"
-#include "ogrio.h"
 #include "workspace.h"
 
 #include <math.h>
@@ -126,20 +125,19 @@ static int span(const sgeo *g, double cy, double *lo, double *hi) {
 /* Lowers the cells within the band of segment a-b (times ta at a, tb at b):
  * row by row, only the columns whose centres the band covers, and only
  * cells not already at or below the segment's earliest time. */
-static void stamp(wg_iso_raster *r, double ax, double ay, double bx, double by, double ta,
-                  double tb) {
+static void stamp(wg_iso_raster *r, double ics, double ax, double ay, double bx, double by,
+                  double ta, double tb) {
     const double B = r->band, B2 = B * B, cs = r->cell;
     double dx = bx - ax, dy = by - ay, L = sqrt(dx * dx + dy * dy);
     double ya = (ay < by ? ay : by) - B, yb = (ay < by ? by : ay) + B;
     /* the rows whose centre line y1 - (row + 0.5) cs lies in [ya, yb] */
-    double fr0 = fceil((r->y1 - yb) / cs - 0.5), fr1 = ffloor((r->y1 - ya) / cs - 0.5);
+    double fr0 = fceil((r->y1 - yb) * ics - 0.5), fr1 = ffloor((r->y1 - ya) * ics - 0.5);
     if (fr1 < 0 || fr0 >= r->h) return;
     uint32_t r0 = fr0 < 0 ? 0 : (uint32_t)fr0, r1 = fr1 >= r->h ? r->h - 1 : (uint32_t)fr1;
-    double ux = L > 0 ? dx / L : 0, uy = L > 0 ? dy / L : 0, k = L > 0 ? (tb - ta) / L : 0;
+    double iL = L > 0 ? 1 / L : 0, ux = dx * iL, uy = dy * iL, k = (tb - ta) * iL;
     double tmin = ta < tb ? ta : tb;
     uint32_t vmin = tmin >= (double)(WG_W_INF - 1) ? WG_W_INF - 1 : (uint32_t)(tmin > 0 ? tmin : 0);
-    sgeo G = {ax, ay, bx, by, ux, uy, ux != 0 ? 1 / ux : 0, uy != 0 ? 1 / uy : 0, L, B};
-    const double ics = 1 / cs;
+    sgeo G = {ax, ay, bx, by, ux, uy, dx != 0 ? L / dx : 0, dy != 0 ? L / dy : 0, L, B};
     for (uint32_t row = r0; row <= r1; row++) {
         double cy = r->y1 - (row + 0.5) * cs, lo, hi;
         if (!span(&G, cy, &lo, &hi)) continue;
@@ -196,18 +194,17 @@ wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, con
     if (!npc || !npt) return WG_OK;
     double *xy = malloc(npt * 2 * sizeof *xy);
     if (!xy) return wg_err(ctx, WG_ERR_NOMEM, "out of memory for a service area raster");
-    memcpy(xy, ll, npt * 2 * sizeof *xy);
     {
         double lx0 = HUGE_VAL, ly0 = HUGE_VAL, lx1 = -HUGE_VAL, ly1 = -HUGE_VAL;
         for (size_t i = 0; i < npt; i++) {
-            if (xy[2 * i] < lx0) lx0 = xy[2 * i];
-            if (xy[2 * i] > lx1) lx1 = xy[2 * i];
-            if (xy[2 * i + 1] < ly0) ly0 = xy[2 * i + 1];
-            if (xy[2 * i + 1] > ly1) ly1 = xy[2 * i + 1];
+            if (ll[2 * i] < lx0) lx0 = ll[2 * i];
+            if (ll[2 * i] > lx1) lx1 = ll[2 * i];
+            if (ll[2 * i + 1] < ly0) ly0 = ll[2 * i + 1];
+            if (ll[2 * i + 1] > ly1) ly1 = ll[2 * i + 1];
         }
         wg_gridxf gx;
         rc = wg_gridxf_make(ws, 0, lx0, ly0, lx1, ly1, LATTICE_M / 111320.0, npt, &gx);
-        if (!rc) rc = wg_gridxf_apply(&gx, xy, npt);
+        if (!rc) rc = wg_gridxf_apply_to(&gx, ll, xy, npt);
         wg_gridxf_free(&gx);
         if (rc) goto done;
     }
@@ -297,19 +294,12 @@ wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, con
     }
     for (size_t i = 0; i < ns; i++) {
         const segment *g = &sorted[i];
-        stamp(r, g->ax, g->ay, g->bx, g->by, g->ta, g->tb);
+        stamp(r, ics, g->ax, g->ay, g->bx, g->by, g->ta, g->tb);
     }
 done:
     free(xy), free(key), free(sorted), free(start);
     if (rc) wg_iso_raster_free(r);
     return rc;
-}
-
-int64_t wg_iso_raster_count(const wg_iso_raster *r, double T) {
-    int64_t n = 0;
-    size_t N = (size_t)r->w * r->h;
-    for (size_t i = 0; i < N; i++) n += r->t[i] <= T;
-    return n;
 }
 
 int wg_iso_raster_at(const wg_iso_raster *r, double x, double y, uint32_t *t) {
