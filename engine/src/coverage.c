@@ -7,8 +7,9 @@
  * band and method as `wangge isochrone`), so a rule "town:10,village:30"
  * costs one search and one raster. Per grid, in the metric CRS: the cells
  * of its bounding box reached within the grid's time are polygonised (a
- * small window, not the county's area), then covered = area(grid ∩ cells)
- * and uncovered = grid − cells with GEOS. An incident (counted by its
+ * small window, not the county's area; the outline tracer of outline.c),
+ * then uncovered = grid − cells with GEOS and covered = area(grid) −
+ * area(uncovered) (one overlay a grid, not two). An incident (counted by its
  * stored grid_code) is inside when the cell under it is reached within its
  * grid's time. Grid-node membership uses each grid's prepared polygon
  * after a bounding-box test. */
@@ -298,27 +299,18 @@ done:
 typedef struct gpolys {
     GEOSGeometry **v;
     size_t n, cap;
-    GEOSWKBReader *rd;
 } gpolys;
 
-static wg_status add_gpoly(wg_ctx *ctx, void *user, void *og) {
+static wg_status add_gpoly(wg_ctx *ctx, void *user, GEOSGeometry *g) {
     gpolys *p = user;
-    size_t len = (size_t)OGR_G_WkbSize((OGRGeometryH)og);
-    unsigned char *wkb = malloc(len ? len : 1);
-    GEOSGeometry *g = NULL;
-    if (wkb && OGR_G_ExportToIsoWkb((OGRGeometryH)og, wkbNDR, wkb) == OGRERR_NONE)
-        g = GEOSWKBReader_read_r(ctx->geos, p->rd, wkb, len);
-    free(wkb);
-    OGR_G_DestroyGeometry((OGRGeometryH)og);
-    if (g && p->n == p->cap) {
+    if (p->n == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 64;
         GEOSGeometry **v = realloc(p->v, cap * sizeof *v);
-        if (v) p->v = v, p->cap = cap;
-    }
-    if (!g || p->n == p->cap) {
-        if (g) GEOSGeom_destroy_r(ctx->geos, g);
-        return wg_err(ctx, WG_ERR_GEOS, "cannot convert a service-area polygon: %s",
-                      wg_geos_msg(ctx));
+        if (!v) {
+            GEOSGeom_destroy_r(ctx->geos, g);
+            return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+        }
+        p->v = v, p->cap = cap;
     }
     p->v[p->n++] = g;
     return WG_OK;
@@ -331,14 +323,13 @@ static wg_status cover_grid(wg_ws *ws, cov *c, size_t i, const GEOSGeometry *gm,
     GEOSContextHandle_t h = ctx->geos;
     gfig *f = &c->f[i];
     gpolys p = {0};
-    GEOSGeometry *cells = NULL, *in = NULL, *out = NULL;
+    GEOSGeometry *cells = NULL, *out = NULL;
     double x0, y0, x1, y1;
     wg_status rc = WG_OK;
     GEOSArea_r(h, gm, &f->area);
     if (!GEOSGeom_getXMin_r(h, gm, &x0) || !GEOSGeom_getYMin_r(h, gm, &y0) ||
         !GEOSGeom_getXMax_r(h, gm, &x1) || !GEOSGeom_getYMax_r(h, gm, &y1))
         return WG_OK; /* empty */
-    if (!(p.rd = GEOSWKBReader_create_r(h))) return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
     rc = wg_iso_raster_polygons(ctx, r, f->minutes * 60000.0, x0, y0, x1, y1, add_gpoly, &p);
     if (rc) goto done;
     if (!p.n) {
@@ -347,9 +338,11 @@ static wg_status cover_grid(wg_ws *ws, cov *c, size_t i, const GEOSGeometry *gm,
     } else {
         cells = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, p.v, (unsigned)p.n);
         if (cells) p.n = 0; /* owned by the collection */
-        in = cells ? GEOSIntersection_r(h, gm, cells) : NULL;
-        out = in ? GEOSDifference_r(h, gm, cells) : NULL;
-        if (in) GEOSArea_r(h, in, &f->covered);
+        /* one overlay: covered = area - uncovered (the intersection's
+         * area is the same up to rounding and cost as much again) */
+        out = cells ? GEOSDifference_r(h, gm, cells) : NULL;
+        double ua = 0;
+        if (out && GEOSArea_r(h, out, &ua)) f->covered = f->area - ua;
     }
     if (!out) {
         rc = wg_err(ctx, WG_ERR_GEOS, "GEOS failed on grid %s: %s", c->units.v[c->grids[i]].code,
@@ -357,14 +350,13 @@ static wg_status cover_grid(wg_ws *ws, cov *c, size_t i, const GEOSGeometry *gm,
         goto done;
     }
     if (f->covered > f->area) f->covered = f->area;
+    if (f->covered < 0) f->covered = 0;
     if (f->area - f->covered >= 1.0 && !(f->uncovered = wg_ws_from_metric(ws, out))) rc = WG_ERR_PROJ;
 done:
     for (size_t k = 0; k < p.n; k++) GEOSGeom_destroy_r(h, p.v[k]);
     free(p.v);
     if (cells) GEOSGeom_destroy_r(h, cells);
-    if (in) GEOSGeom_destroy_r(h, in);
     if (out) GEOSGeom_destroy_r(h, out);
-    GEOSWKBReader_destroy_r(h, p.rd);
     return rc;
 }
 
@@ -493,7 +485,7 @@ wg_status wg_coverage_run(wg_ws *ws, const wg_graph *g, const wg_coverage_opts *
     else memset(&o, 0, sizeof o);
     c.ws = ws;
     double band = o.buffer_m > 0 ? o.buffer_m : 30.0;
-    double cell = o.cell_m > 0 ? o.cell_m : WG_ISO_CELL_OF(band);
+    double cell = o.cell_m > 0 ? o.cell_m : 0; /* 0: chosen by the raster (isoraster.c) */
     if (o.rule && parse_rules(ctx, o.rule, rules, &nr)) return WG_ERR_INVALID_ARG;
     if ((rc = wg_units_load(ws, WG_LEVEL_BIT(WG_LEVEL_COUNTY) | WG_LEVEL_BIT(WG_LEVEL_TOWN) |
                                     WG_LEVEL_BIT(WG_LEVEL_VILLAGE) | WG_LEVEL_BIT(WG_LEVEL_GRID),

@@ -365,30 +365,38 @@ typedef struct wg_iso_raster {
 } wg_iso_raster;
 
 /* Builds the raster of pieces (points `ll`, npt lon/lat pairs) with the
- * band and cell size in metres (cell <= band * sqrt(2)). No pieces: an
+ * band and cell size in metres (cell <= band * sqrt(2); cell <= 0:
+ * automatic, isoraster.c says how; r->cell gets the size used). No pieces: an
  * empty raster (w = h = 0). Free with wg_iso_raster_free(), also after a
  * failure. */
 wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, const double *ll,
                               size_t npt, double band, double cell, wg_iso_raster *r);
 void wg_iso_raster_free(wg_iso_raster *r);
 
-/* Cells reached within T ms. */
-int64_t wg_iso_raster_count(const wg_iso_raster *r, double T);
-
 /* The time of the cell holding metric point (x, y); returns 0 (and
  * WG_W_INF) outside the raster. */
 int wg_iso_raster_at(const wg_iso_raster *r, double x, double y, uint32_t *t);
 
-/* Polygonises the cells reached within T ms inside the metric window
+/* Traces the cells reached within T ms inside the metric window
  * (wx0, wy0)-(wx1, wy1) (widened to whole cells; the whole raster if it
- * covers it): fn gets each polygon (an OGRGeometryH in the metric CRS,
- * owned by fn from then on, also when it fails). */
-typedef wg_status (*wg_iso_poly_fn)(wg_ctx *ctx, void *user, void *ogr_polygon);
+ * covers it) into o (outline.h; zeroed before its first use, freed with
+ * wg_outline_free()): corner (X, Y) of o lies at metric (*ox + X * cell,
+ * *oy - Y * cell); o->cells counts the cells. every_corner as in
+ * wg_outline_trace(). */
+struct wg_outline;
+wg_status wg_iso_raster_outline(wg_ctx *ctx, const wg_iso_raster *r, double T, double wx0,
+                                double wy0, double wx1, double wy1, int every_corner,
+                                struct wg_outline *o, double *ox, double *oy);
+
+/* The same cells as polygons: fn gets each polygon (a GEOSGeometry in the
+ * metric CRS, vertices where the outline turns, owned by fn from then on,
+ * also when it fails). */
+typedef wg_status (*wg_iso_poly_fn)(wg_ctx *ctx, void *user, GEOSGeometry *polygon);
 wg_status wg_iso_raster_polygons(wg_ctx *ctx, const wg_iso_raster *r, double T, double wx0,
                                  double wy0, double wx1, double wy1, wg_iso_poly_fn fn,
                                  void *user);
 
-/* The default cell size for a band: half of it. */
+/* The cell size for a band when the raster is small: half of it. */
 #define WG_ISO_CELL_OF(band) ((band) / 2)
 
 /* Creates `path` (OGR driver by extension, staged) with one WGS84 layer of

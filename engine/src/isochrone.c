@@ -14,13 +14,15 @@
  * cutting them at a smaller T gives that contour's pieces, so one set of
  * pieces serves every contour. THE POLYGONS come from a travel-time raster
  * of those pieces (isoraster.c): cells of `cell_m` metres (default half
- * the band) in the workspace's metric CRS take the earliest time of a
- * reached road within `buffer_m` metres (the band, default 30) of their
- * centre, and contour T is the union of the cells reached by T,
- * polygonised by GDAL. Contours are nested exactly (their cell sets are),
- * ground farther than the band from every road reached in time is a hole,
- * and a node reached by T is inside the T polygon. Areas are cells times
- * cell²; polygons are returned as WGS84 WKB.
+ * the band, larger on large frames) in the workspace's metric CRS take the
+ * earliest time of a reached road within `buffer_m` metres (the band,
+ * default 30) of their centre, and contour T is the union of the cells
+ * reached by T, traced by outline.c. Contours are nested exactly (their
+ * cell sets are), ground farther than the band from every road reached in
+ * time is a hole, and a node reached by T is inside the T polygon. Areas
+ * are cells times cell²; polygons are returned as WGS84 WKB, written here
+ * from the traced corners (a corner at every cell corner, brought to
+ * lon/lat through one interpolated lattice for all contours, gridxf.c).
  *
  * Why a raster rather than the union of buffers of every piece (the first
  * version): on a county's network the union of a million buffers took 40 s
@@ -28,6 +30,8 @@
  * length and the area's cells, not with overlay work. The price is a
  * staircase outline of half a cell (7.5 m by default). */
 #include "graph.h"
+#include "gridxf.h"
+#include "outline.h"
 #include "ogrio.h"
 #include "workspace.h"
 
@@ -39,6 +43,7 @@
 
 #define DEFAULT_SNAP_M 5000.0
 #define DEFAULT_BUFFER_M 30.0
+#define GRIDXF_M 500.0 /* lattice of the interpolated transformation to lon/lat */
 
 static double now_ms(void) {
     struct timespec ts;
@@ -273,81 +278,77 @@ fail:
 /* ---- polygons ------------------------------------------------------------ */
 
 /* Gathers the polygons of a contour into one OGR MultiPolygon. */
-static wg_status add_poly(wg_ctx *ctx, void *user, void *g) {
-    if (OGR_G_AddGeometryDirectly((OGRGeometryH)user, (OGRGeometryH)g) == OGRERR_NONE) return WG_OK;
-    OGR_G_DestroyGeometry((OGRGeometryH)g);
-    return wg_err(ctx, WG_ERR_GDAL, "cannot gather the service area's polygons");
-}
-
 typedef struct xybuf {
     double *v;
     size_t cap;
 } xybuf;
 
-/* Transforms every ring of an OGR (multi)polygon of raster cells from the
- * metric CRS to WGS84, one batched PROJ call a ring. Every ring is first
- * given a vertex at each cell corner along it, computed from the corner's
- * integer position: a straight run in the metric CRS is a (slightly)
- * curved line in lon/lat, so two contours sharing a stretch of outline
- * must share all its vertices to stay exactly nested once transformed. */
-static wg_status rings_to_ll(wg_ws *ws, const wg_iso_raster *r, OGRGeometryH g, xybuf *b) {
-    OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(g));
-    if (t == wkbMultiPolygon || t == wkbPolygon) {
-        wg_status rc = WG_OK;
-        for (int i = 0, n = OGR_G_GetGeometryCount(g); i < n && !rc; i++)
-            rc = rings_to_ll(ws, r, OGR_G_GetGeometryRef(g, i), b);
-        return rc;
-    }
-    int n = OGR_G_GetPointCount(g);
-    size_t m = 1;
-    for (int i = 0; i + 1 < n; i++)
-        m += (size_t)llround((fabs(OGR_G_GetX(g, i + 1) - OGR_G_GetX(g, i)) +
-                              fabs(OGR_G_GetY(g, i + 1) - OGR_G_GetY(g, i))) / r->cell);
-    if (2 * m > b->cap) {
-        double *v = realloc(b->v, 2 * m * sizeof *v);
-        if (!v) return wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
-        b->v = v, b->cap = 2 * m;
-    }
-    size_t k = 0;
-    long long c = 0, w = 0;
-    for (int i = 0; i < n; i++) {
-        long long c1 = llround((OGR_G_GetX(g, i) - r->x0) / r->cell);
-        long long w1 = llround((r->y1 - OGR_G_GetY(g, i)) / r->cell);
-        if (!i) c = c1, w = w1;
-        /* the corners from (c, w) to (c1, w1), one cell edge at a time */
-        for (int first = !i; k < m && (first || c != c1 || w != w1); first = 0) {
-            if (!first) {
-                if (c != c1) c += c1 > c ? 1 : -1;
-                else w += w1 > w ? 1 : -1;
-            }
-            b->v[2 * k] = r->x0 + (double)c * r->cell;
-            b->v[2 * k + 1] = r->y1 - (double)w * r->cell;
-            k++;
-        }
-    }
-    wg_status rc = wg_ws_metric_xy(ws, 1, b->v, k);
-    if (!rc) OGR_G_SetPoints(g, (int)k, b->v, 2 * sizeof *b->v, b->v + 1, 2 * sizeof *b->v, NULL, 0);
-    return rc;
+/* Little-endian (NDR) WKB pieces. */
+static unsigned char *wkb_u32(unsigned char *w, size_t v) {
+    for (int i = 0; i < 4; i++) w[i] = (unsigned char)(v >> (8 * i));
+    return w + 4;
 }
 
-/* Contour T of the raster as a WGS84 MultiPolygon, ISO WKB (new, free()). */
-static wg_status contour_wkb(wg_ws *ws, const wg_iso_raster *r, double T, xybuf *b,
-                             unsigned char **wkb, size_t *len) {
-    OGRGeometryH mp = OGR_G_CreateGeometry(wkbMultiPolygon);
-    wg_status rc = mp ? WG_OK : wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
+static unsigned char *wkb_head(unsigned char *w, uint32_t type, size_t n) {
+    *w++ = 1;
+    return wkb_u32(wkb_u32(w, type), n);
+}
+
+static unsigned char *wkb_doubles(unsigned char *w, const double *v, size_t n) {
+    const uint16_t one = 1;
+    memcpy(w, v, n * sizeof *v);
+    if (!*(const unsigned char *)&one) /* a big-endian host */
+        for (size_t i = 0; i < n; i++)
+            for (int k = 0; k < 4; k++) {
+                unsigned char c = w[8 * i + k];
+                w[8 * i + k] = w[8 * i + 7 - k], w[8 * i + 7 - k] = c;
+            }
+    return w + n * sizeof *v;
+}
+
+/* Contour T of the raster as a WGS84 MultiPolygon, ISO WKB (new, free());
+ * *cells gets its number of cells. The outline has a corner at every cell
+ * corner along it, each transformed from its integer position through gx
+ * (made once for the raster): a straight run in the metric CRS is a
+ * (slightly) curved line in lon/lat, so two contours sharing a stretch of
+ * outline must share all its vertices, computed the same way, to stay
+ * exactly nested once transformed. */
+static wg_status contour_wkb(wg_ws *ws, const wg_iso_raster *r, const wg_gridxf *gx, double T,
+                             wg_outline *o, xybuf *b, unsigned char **wkb, size_t *len,
+                             int64_t *cells) {
+    double ox, oy;
     *wkb = NULL, *len = 0;
-    if (!rc) rc = wg_iso_raster_polygons(ws->ctx, r, T, -HUGE_VAL, -HUGE_VAL, HUGE_VAL, HUGE_VAL,
-                                         add_poly, mp);
-    if (!rc) rc = rings_to_ll(ws, r, mp, b);
-    if (!rc) {
-        *len = (size_t)OGR_G_WkbSize(mp);
-        if (!(*wkb = malloc(*len ? *len : 1))) rc = wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
-        else if (OGR_G_ExportToIsoWkb(mp, wkbNDR, *wkb) != OGRERR_NONE)
-            rc = wg_err(ws->ctx, WG_ERR_GDAL, "cannot encode the service area: %s", wg_gdal_msg());
+    wg_status rc = wg_iso_raster_outline(ws->ctx, r, T, -HUGE_VAL, -HUGE_VAL, HUGE_VAL, HUGE_VAL, 1,
+                                         o, &ox, &oy);
+    if (rc) return rc;
+    *cells = o->cells;
+    if (2 * o->nxy > b->cap) {
+        double *v = realloc(b->v, 2 * o->nxy * sizeof *v);
+        if (!v) return wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
+        b->v = v, b->cap = 2 * o->nxy;
     }
-    if (mp) OGR_G_DestroyGeometry(mp);
-    if (rc) free(*wkb), *wkb = NULL, *len = 0;
-    return rc;
+    for (size_t i = 0; i < o->nxy; i++) {
+        b->v[2 * i] = ox + (double)o->xy[2 * i] * r->cell;
+        b->v[2 * i + 1] = oy - (double)o->xy[2 * i + 1] * r->cell;
+    }
+    if ((rc = wg_gridxf_apply(gx, b->v, o->nxy))) return rc;
+    /* WKB written here: GEOS took 145 ms to build and encode the 30-minute
+     * area's million corners, this takes a few ms */
+    *len = 9;
+    for (size_t p = 0; p < o->npolys; p++) *len += 9 + 4 * (o->poly[p + 1] - o->poly[p]);
+    *len += 16 * o->nxy;
+    if (!(*wkb = malloc(*len))) return wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
+    unsigned char *w = *wkb;
+    w = wkb_head(w, 6, o->npolys); /* MultiPolygon */
+    for (size_t p = 0; p < o->npolys; p++) {
+        w = wkb_head(w, 3, o->poly[p + 1] - o->poly[p]); /* Polygon */
+        for (size_t k = o->poly[p]; k < o->poly[p + 1]; k++) {
+            size_t a = o->ring[k], n = o->ring[k + 1] - a;
+            w = wkb_u32(w, n);
+            w = wkb_doubles(w, b->v + 2 * a, 2 * n);
+        }
+    }
+    return WG_OK;
 }
 /* ---- the public object --------------------------------------------------- */
 
@@ -385,11 +386,15 @@ wg_status wg_isochrone_compute(wg_ws *ws, const wg_graph *g, const double *lonla
     wg_ctx *ctx = ws->ctx;
     wg_iso_search is;
     wg_iso_raster r;
+    wg_gridxf gx;
+    wg_outline ol;
     xybuf xb = {0};
     wg_status rc = WG_OK;
     double *mins = NULL;
     memset(&is, 0, sizeof is);
     memset(&r, 0, sizeof r);
+    memset(&gx, 0, sizeof gx);
+    memset(&ol, 0, sizeof ol);
     if (!norigins || !nminutes)
         return wg_err(ctx, WG_ERR_INVALID_ARG, "a service area needs origins and minutes");
     for (size_t i = 0; i < nminutes; i++)
@@ -397,7 +402,7 @@ wg_status wg_isochrone_compute(wg_ws *ws, const wg_graph *g, const double *lonla
             return wg_err(ctx, WG_ERR_INVALID_ARG, "minutes must be > 0 and at most 1440, not %g",
                           minutes[i]);
     double band = opts && opts->buffer_m > 0 ? opts->buffer_m : DEFAULT_BUFFER_M;
-    double cell = opts && opts->cell_m > 0 ? opts->cell_m : WG_ISO_CELL_OF(band);
+    double cell = opts && opts->cell_m > 0 ? opts->cell_m : 0; /* 0: chosen by the raster */
     wg_isochrone *iso = calloc(1, sizeof *iso);
     mins = malloc(nminutes * sizeof *mins);
     if (!iso || !mins) {
@@ -417,7 +422,7 @@ wg_status wg_isochrone_compute(wg_ws *ws, const wg_graph *g, const double *lonla
     iso->info.no_road = is.no_road;
     iso->info.settled = is.s.nsettled;
     iso->info.search_ms = t1 - t0;
-    iso->info.cell_m = cell;
+
     iso->c = calloc(nminutes, sizeof *iso->c);
     if (!iso->c) goto nomem;
     /* the pieces of the largest contour serve them all (see the top) */
@@ -426,6 +431,12 @@ wg_status wg_isochrone_compute(wg_ws *ws, const wg_graph *g, const double *lonla
     if ((rc = wg_iso_raster_build(ws, iso->lines.v, iso->lines.n, iso->lines.pt, iso->lines.npt,
                                   band, cell, &r)))
         goto fail;
+    cell = r.cell;
+    iso->info.cell_m = cell;
+    /* one transformation to lon/lat for every contour (so shared corners agree) */
+    if ((rc = wg_gridxf_make(ws, 1, r.x0, r.y1 - r.h * cell, r.x0 + r.w * cell, r.y1, GRIDXF_M,
+                             8 * ((size_t)r.w + r.h), &gx)))
+        goto fail;
     for (size_t i = 0; i < nminutes; i++) {
         if (i && mins[i] == mins[i - 1]) continue;
         double T = mins[i] * 60000.0;
@@ -433,8 +444,9 @@ wg_status wg_isochrone_compute(wg_ws *ws, const wg_graph *g, const double *lonla
         c->minutes = mins[i];
         for (uint32_t k = 0; k < is.s.nsettled && is.s.dist[is.s.settled[k]] <= T; k++) c->nodes++;
         for (size_t k = 0; k < iso->lines.n; k++) c->pieces += iso->lines.v[k].t0 < T;
-        c->area_m2 = (double)wg_iso_raster_count(&r, T) * cell * cell;
-        if ((rc = contour_wkb(ws, &r, T, &xb, &c->wkb, &c->wkb_len))) goto fail;
+        int64_t cells = 0;
+        if ((rc = contour_wkb(ws, &r, &gx, T, &ol, &xb, &c->wkb, &c->wkb_len, &cells))) goto fail;
+        c->area_m2 = (double)cells * cell * cell;
         iso->n++;
     }
     iso->info.polygon_ms = now_ms() - t1;
@@ -446,6 +458,8 @@ fail:
     iso = NULL;
 done:
     wg_iso_raster_free(&r);
+    wg_gridxf_free(&gx);
+    wg_outline_free(&ol);
     wg_iso_search_free(&is);
     free(mins), free(xb.v);
     if (iso) *out = iso;

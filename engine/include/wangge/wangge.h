@@ -844,10 +844,11 @@ WG_API wg_status wg_heatmap(wg_ws *ws, const wg_heatmap_opts *opts, wg_heatmap_r
  * at the offroad speed, then the partial edge); the reached road pieces,
  * frontier pieces included, with their times, make a travel-time raster
  * in the workspace's metric CRS: square cells of `cell_m` metres (default
- * buffer_m / 2, edges on multiples of the cell size) take the earliest
- * time of a reached road within `buffer_m` metres (the off-road band,
- * default 30) of their centre. Contour T is the union of the cells reached
- * by T, polygonised by GDAL: contours are nested exactly, ground farther
+ * buffer_m / 2, larger when the raster would exceed 2 million cells, up
+ * to buffer_m; edges on multiples of the cell size) take the
+ * earliest time of a reached road within `buffer_m` metres (the off-road
+ * band, default 30) of their centre. Contour T is the union of the cells
+ * reached by T, traced into polygons: contours are nested exactly, ground farther
  * than buffer_m from every road reached in time is a hole, every network
  * node reached by T is inside, and the outline follows the buffers of the
  * reached roads to within half a cell. cell_m may be at most
@@ -859,7 +860,7 @@ typedef struct wg_isochrone_opts {
     int reverse;         /* 1: times TO the origins */
     double max_snap_m;   /* origins farther from a usable road are left out; <= 0: 5000 */
     double buffer_m;     /* the off-road band around the reached roads, metres; <= 0: 30 */
-    double cell_m;       /* the raster's cell size, metres; <= 0: buffer_m / 2 */
+    double cell_m;       /* the raster's cell size, metres; <= 0: automatic (above) */
 } wg_isochrone_opts;
 
 /* A computed service area: its contours and the reached road pieces. */
