@@ -343,6 +343,42 @@ static wg_status store_row(wg_ws *ws, wg_store *s, const store_cols *sc, const r
     return rc ? rc : wg_store_put(s, &rec, b);
 }
 
+/* Flushes the outputs on a thread of their own while this thread indexes
+ * the stored rows (wg_store_index); the first failure is returned. */
+typedef struct flush_job {
+    wg_ctx *ctx; /* the thread's own, for its message */
+    outfile *out, *rej;
+    wg_status rc;
+} flush_job;
+
+static void *flush_main(void *arg) {
+    flush_job *j = arg;
+    wg_gdal_quiet_push(); /* GDAL's error handlers are per thread */
+    j->rc = finish_out(j->ctx, j->out, 1);
+    wg_status r = finish_out(j->ctx, j->rej, j->rc == WG_OK);
+    if (!j->rc) j->rc = r;
+    wg_gdal_quiet_pop();
+    return NULL;
+}
+
+static wg_status flush_beside_index(wg_ctx *ctx, outfile *out, outfile *rej, wg_store *sto) {
+    flush_job j = {NULL, out, rej, WG_OK};
+    pthread_t tid;
+    int threaded = wg_ctx_new(&j.ctx) == WG_OK && pthread_create(&tid, NULL, flush_main, &j) == 0;
+    if (!threaded) { /* no thread: one after the other */
+        wg_ctx_free(j.ctx);
+        j.ctx = NULL;
+        wg_status rc = finish_out(ctx, out, 1);
+        if (!rc) rc = finish_out(ctx, rej, 1);
+        return rc ? rc : wg_store_index(sto);
+    }
+    wg_status ri = wg_store_index(sto);
+    pthread_join(tid, NULL);
+    wg_status rc = j.rc ? wg_err(ctx, j.rc, "%s", wg_ctx_errmsg(j.ctx)) : ri;
+    wg_ctx_free(j.ctx);
+    return rc;
+}
+
 /* ---- the batch ----------------------------------------------------------- */
 
 static double now_s(void) {
@@ -467,11 +503,18 @@ done:
     wg_coord_cache_free(&cs.cache);
     wg_store_buf_free(&sbuf);
     /* Flush the files, then commit the store, then move the files into
-     * place: on any failure before the last step neither is kept. */
-    wg_status r1 = finish_out(ctx, &out, rc == WG_OK);
-    if (!rc) rc = r1;
-    r1 = finish_out(ctx, &rej, rc == WG_OK);
-    if (!rc) rc = r1;
+     * place: on any failure before the last step neither is kept. The
+     * flush (a GeoPackage builds its spatial index then) and the indexing
+     * of the stored rows are both long and independent: they overlap. */
+    wg_status r1;
+    if (storing && !rc) {
+        rc = flush_beside_index(ctx, &out, &rej, &sto);
+    } else {
+        r1 = finish_out(ctx, &out, rc == WG_OK);
+        if (!rc) rc = r1;
+        r1 = finish_out(ctx, &rej, rc == WG_OK);
+        if (!rc) rc = r1;
+    }
     if (storing) {
         r1 = wg_store_finish(&sto, rc == WG_OK);
         if (!rc) rc = r1;

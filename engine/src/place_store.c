@@ -177,13 +177,19 @@ wg_status wg_store_put(wg_store *s, const wg_store_rec *rec, const wg_store_buf 
     return r == SQLITE_DONE ? WG_OK : wg_ws_sqlerr(s->ws, "storing an incident's history");
 }
 
+wg_status wg_store_index(wg_store *s) {
+    if (s->indexed || !s->open) return WG_OK;
+    s->indexed = 1;
+    return wg_ws_bulk_end(s->ws, &s->bulk);
+}
+
 wg_status wg_store_finish(wg_store *s, int commit) {
     wg_status rc = WG_OK;
     sqlite3_finalize(s->ins);
     sqlite3_finalize(s->ev);
     s->ins = s->ev = NULL;
     if (s->open) {
-        if (commit) rc = wg_ws_bulk_end(s->ws, &s->bulk);
+        if (commit) rc = wg_store_index(s);
         if (commit && !rc) rc = wg_ws_commit(s->ws);
         if (!commit || rc) wg_ws_rollback(s->ws);
     }

@@ -63,7 +63,8 @@ typedef struct wg_store {
     sqlite3_stmt *ins, *ev; /* ev only for a history import */
     wg_rules *rules;
     wg_bulk bulk;
-    int open; /* in the transaction */
+    int open;    /* in the transaction */
+    int indexed; /* wg_store_index() done */
 } wg_store;
 
 /* Adds the closed loop's columns if missing and loads the deadline rules
@@ -75,8 +76,13 @@ wg_status wg_store_open(wg_ws *ws, int history, wg_store *s);
 /* Inserts one record whose texts are in `b`. */
 wg_status wg_store_put(wg_store *s, const wg_store_rec *rec, const wg_store_buf *b);
 
-/* commit: index the new rows, restore the triggers and commit; else (or if
- * that fails) roll back. Frees everything; returns the commit's status. */
+/* Indexes the new rows and restores the triggers (once; still inside the
+ * transaction). */
+wg_status wg_store_index(wg_store *s);
+
+/* commit: index the new rows (unless done), restore the triggers and
+ * commit; else (or if that fails) roll back. Frees everything; returns
+ * the commit's status. */
 wg_status wg_store_finish(wg_store *s, int commit);
 
 #endif
