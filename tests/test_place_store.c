@@ -103,9 +103,13 @@ static wg_status store(wg_ws *ws, const char *in, const char *out, int ogr, wg_p
     o.status_field = "status";
     o.closed_field = "closed_at";
     o.satisfaction_field = "satisfaction";
+    /* The OGR path's workspace also fills its spatial index the other way
+     * (row by row after the batch, not built beside it and copied). */
     if (ogr) setenv("WG_PLACE_NO_FASTPATH", "1", 1);
+    if (ogr) setenv("WG_STORE_NO_SIDE_INDEX", "1", 1);
     wg_status rc = wg_place_file(ws, in, out, &o, rep);
     unsetenv("WG_PLACE_NO_FASTPATH");
+    unsetenv("WG_STORE_NO_SIDE_INDEX");
     return rc;
 }
 
@@ -119,7 +123,7 @@ int main(void) {
     wg_ws *ogr = county_ws(ctx, "store_ogr.sqlite");
 
     /* Two batches: the second lands on incidents already stored. */
-    int64_t expect = 0;
+    int64_t expect = 0, good_b2 = 0;
     for (int batch = 0; batch < 2; batch++) {
         const char *in = tpath(batch ? "store_b2.csv" : "store_b1.csv");
         write_batch(to_ll, in, batch ? 1500 : 4000, 0, batch);
@@ -127,6 +131,7 @@ int main(void) {
         CHECK_OK(ctx, store(fast, in, tpath("store_fast.csv"), 0, &rf));
         CHECK_OK(ctx, store(ogr, in, tpath("store_ogr.csv"), 1, &ro));
         expect += good_rows;
+        good_b2 = good_rows;
         CHECK(rf.stored == good_rows && ro.stored == good_rows);
         CHECK(rf.rows == ro.rows && rf.rejected == ro.rejected);
         for (int k = 0; k < 3; k++) CHECK(rf.status[k] == ro.status[k]);
@@ -143,6 +148,18 @@ int main(void) {
     CHECK(differ(fast, "*", "incident_events") == 0);
     CHECK(differ(fast, "*", "idx_incidents_geom") == 0);
     CHECK(one_int(fast, "SELECT count(*) FROM main.idx_incidents_geom") == expect);
+    /* The first batch found the index empty: the fast workspace's tree was
+     * built beside the inserts and copied. It is SQLite's own tree for the
+     * same rows in the same order, node for node, and SQLite checks it. */
+    CHECK(differ(fast, "*", "idx_incidents_geom_node") == 0);
+    CHECK(differ(fast, "*", "idx_incidents_geom_rowid") == 0);
+    CHECK(differ(fast, "*", "idx_incidents_geom_parent") == 0);
+    CHECK(one_int(fast, "SELECT rtreecheck('main', 'idx_incidents_geom') = 'ok'") == 1);
+    CHECK(one_int(fast, "SELECT rtreecheck('o', 'idx_incidents_geom') = 'ok'") == 1);
+    /* Every incident is in the index, in its own box. */
+    CHECK(one_int(fast, "SELECT count(*) FROM incidents i JOIN idx_incidents_geom x ON "
+                        "x.pkid = i.id WHERE X(i.geom) BETWEEN x.xmin AND x.xmax AND "
+                        "Y(i.geom) BETWEEN x.ymin AND x.ymax") == expect);
     /* The fixture covers what it means to: every status, deadlines with and
      * without a report time, closings, ratings, county-level rows, empty
      * ids and categories kept as empty texts, rows of the default CRS. */
@@ -181,6 +198,21 @@ int main(void) {
     CHECK(ws_digest(fast) == df && ws_digest(ogr) == dg);
     CHECK(one_int(fast, "SELECT count(*) FROM incident_events") == ev);
     CHECK(access(tpath("store_badf.csv"), F_OK) != 0 && access(tpath("store_bado.csv"), F_OK) != 0);
+
+    /* The same refusal on an empty workspace, where the index was being
+     * built beside the inserts: nothing is kept, and the next batch builds
+     * a sound index. */
+    wg_ws *empty = county_ws(ctx, "store_empty.sqlite");
+    unsigned long long de = ws_digest(empty);
+    CHECK(store(empty, bad, tpath("store_bade.csv"), 0, &r) == WG_ERR_FORMAT);
+    CHECK(ws_digest(empty) == de);
+    CHECK(one_int(empty, "SELECT count(*) FROM idx_incidents_geom_rowid") == 0);
+    CHECK_OK(ctx, store(empty, tpath("store_b2.csv"), tpath("store_e.csv"), 0, &r));
+    CHECK(r.stored == good_b2);
+    CHECK(one_int(empty, "SELECT count(*) FROM incidents") == good_b2);
+    CHECK(one_int(empty, "SELECT count(*) FROM idx_incidents_geom") == good_b2);
+    CHECK(one_int(empty, "SELECT rtreecheck('idx_incidents_geom') = 'ok'") == 1);
+    wg_ws_close(empty);
 
     proj_destroy(to_ll);
     wg_ws_close(fast);

@@ -4,6 +4,7 @@
 #include "deadlines.h"
 #include "httpparse.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,176 @@ wg_status wg_store_rec_make(wg_ctx *ctx, const wg_rules *rules, const wg_store_i
     return WG_OK;
 }
 
+/* ---- the spatial index built beside the inserts ------------------------------ */
+
+struct wg_side_rtree {
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sqlite3 *db; /* the thread's private in-memory database, table r */
+    int64_t *id;
+    double *xy;
+    size_t n, cap, taken;
+    int done, failed;
+};
+
+static void *side_main(void *arg) {
+    wg_side_rtree *t = arg;
+    sqlite3_stmt *ins = NULL;
+    int ok = sqlite3_prepare_v2(t->db, "INSERT INTO r VALUES(?, ?, ?, ?, ?)", -1, &ins, NULL) ==
+             SQLITE_OK;
+    size_t cap = 0;
+    int64_t *id = NULL;
+    double *xy = NULL;
+    for (;;) {
+        pthread_mutex_lock(&t->mu);
+        while (t->taken == t->n && !t->done) pthread_cond_wait(&t->cv, &t->mu);
+        size_t from = t->taken, n = t->n - from;
+        int last = t->done && n == 0;
+        if (ok && n > cap) { /* take a copy: the producer may grow its arrays */
+            int64_t *ni = realloc(id, n * sizeof *ni);
+            if (ni) id = ni;
+            double *nx = ni ? realloc(xy, 2 * n * sizeof *nx) : NULL;
+            if (nx) xy = nx, cap = n;
+            else ok = 0;
+        }
+        if (ok) {
+            memcpy(id, t->id + from, n * sizeof *id);
+            memcpy(xy, t->xy + 2 * from, 2 * n * sizeof *xy);
+        }
+        t->taken += n;
+        pthread_mutex_unlock(&t->mu);
+        if (last) break;
+        for (size_t i = 0; ok && i < n; i++) {
+            sqlite3_bind_int64(ins, 1, id[i]);
+            sqlite3_bind_double(ins, 2, xy[2 * i]);
+            sqlite3_bind_double(ins, 3, xy[2 * i]);
+            sqlite3_bind_double(ins, 4, xy[2 * i + 1]);
+            sqlite3_bind_double(ins, 5, xy[2 * i + 1]);
+            ok = sqlite3_step(ins) == SQLITE_DONE;
+            sqlite3_reset(ins);
+        }
+    }
+    sqlite3_finalize(ins);
+    free(id);
+    free(xy);
+    if (ok) ok = sqlite3_exec(t->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    t->failed = !ok;
+    return NULL;
+}
+
+static int one_int(sqlite3 *db, const char *sql, int64_t *v) {
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+             sqlite3_step(st) == SQLITE_ROW;
+    if (ok) *v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+static void side_free(wg_side_rtree *t) {
+    if (!t) return;
+    sqlite3_close(t->db);
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+    free(t->id);
+    free(t->xy);
+    free(t);
+}
+
+/* Starts the side builder if the workspace's index is empty and a tree of
+ * the same node size can be built in memory; else leaves s->side NULL (the
+ * index is then filled after the batch, row by row). */
+static void side_start(wg_store *s) {
+    int64_t rows = -1, node = -1, mine = -2;
+    if (!s->bulk.had_index ||
+        !one_int(s->ws->db, "SELECT count(*) FROM idx_incidents_geom_rowid", &rows) || rows ||
+        !one_int(s->ws->db, "SELECT length(data) FROM idx_incidents_geom_node WHERE nodeno = 1",
+                 &node))
+        return;
+    wg_side_rtree *t = calloc(1, sizeof *t);
+    if (!t) return;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->cv, NULL);
+    if (sqlite3_open_v2(":memory:", &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_exec(t->db, "CREATE VIRTUAL TABLE r USING rtree(pkid, xmin, xmax, ymin, ymax); "
+                            "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+        !one_int(t->db, "SELECT length(data) FROM r_node WHERE nodeno = 1", &mine) ||
+        mine != node || pthread_create(&t->tid, NULL, side_main, t) != 0) {
+        side_free(t);
+        return;
+    }
+    s->side = t;
+}
+
+/* Hands one stored row to the builder (a failure only disables it). */
+static void side_push(wg_side_rtree *t, int64_t id, double x, double y) {
+    pthread_mutex_lock(&t->mu);
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1 << 14;
+        int64_t *ni = realloc(t->id, cap * sizeof *ni);
+        if (ni) t->id = ni;
+        double *nx = ni ? realloc(t->xy, 2 * cap * sizeof *nx) : NULL;
+        if (nx) t->xy = nx, t->cap = cap;
+    }
+    if (t->n < t->cap) {
+        t->id[t->n] = id;
+        t->xy[2 * t->n] = x, t->xy[2 * t->n + 1] = y;
+        t->n++;
+        if (t->n - t->taken >= 4096) pthread_cond_signal(&t->cv);
+    } else {
+        t->failed = 1; /* checked after the join */
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* Waits for the builder; returns 1 if its tree is complete. */
+static int side_join(wg_side_rtree *t) {
+    pthread_mutex_lock(&t->mu);
+    t->done = 1;
+    int failed = t->failed;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->tid, NULL);
+    return !failed && !t->failed;
+}
+
+/* Copies the side tree's three tables into the workspace's index tables. */
+static wg_status side_copy(wg_store *s) {
+    static const char *const tabs[][2] = {
+        {"SELECT nodeno, data FROM r_node", "idx_incidents_geom_node"},
+        {"SELECT rowid, nodeno FROM r_rowid", "idx_incidents_geom_rowid"},
+        {"SELECT nodeno, parentnode FROM r_parent", "idx_incidents_geom_parent"}};
+    wg_ws *ws = s->ws;
+    wg_status rc = WG_OK;
+    for (int k = 0; k < 3 && !rc; k++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DELETE FROM \"%s\"", tabs[k][1]);
+        if ((rc = wg_ws_exec(ws, sql))) break;
+        snprintf(sql, sizeof sql, "INSERT INTO \"%s\" VALUES(?, ?)", tabs[k][1]);
+        sqlite3_stmt *rd = NULL, *wr = NULL;
+        if (sqlite3_prepare_v2(s->side->db, tabs[k][0], -1, &rd, NULL) != SQLITE_OK) {
+            rc = wg_err(ws->ctx, WG_ERR_SQLITE, "reading the new spatial index: %s",
+                        sqlite3_errmsg(s->side->db));
+        } else if (!(rc = wg_ws_prepare(ws, sql, &wr))) {
+            int r;
+            while (!rc && (r = sqlite3_step(rd)) == SQLITE_ROW) {
+                sqlite3_bind_int64(wr, 1, sqlite3_column_int64(rd, 0));
+                sqlite3_bind_value(wr, 2, sqlite3_column_value(rd, 1));
+                if (sqlite3_step(wr) != SQLITE_DONE) rc = wg_ws_sqlerr(ws, "copying the spatial index");
+                sqlite3_reset(wr);
+            }
+            if (!rc && r != SQLITE_DONE)
+                rc = wg_err(ws->ctx, WG_ERR_SQLITE, "reading the new spatial index: %s",
+                            sqlite3_errmsg(s->side->db));
+        }
+        sqlite3_finalize(rd);
+        sqlite3_finalize(wr);
+    }
+    return rc;
+}
+
 wg_status wg_store_open(wg_ws *ws, int history, wg_store *s) {
     memset(s, 0, sizeof *s);
     s->ws = ws;
@@ -128,6 +299,7 @@ wg_status wg_store_open(wg_ws *ws, int history, wg_store *s) {
     if ((rc = wg_ws_begin(ws))) return rc;
     s->open = 1;
     if ((rc = wg_ws_bulk_begin(ws, "incidents", &s->bulk))) return rc;
+    if (!getenv("WG_STORE_NO_SIDE_INDEX")) side_start(s);
     rc = wg_ws_prepare(ws, "INSERT INTO incidents(ext_id, reported_at, category, description, "
                            "src_crs, grid_code, micro_code, excl_codes, village_code, town_code, "
                            "county_code, place_status, dist_m, status, level, deadline, "
@@ -166,6 +338,7 @@ wg_status wg_store_put(wg_store *s, const wg_store_rec *rec, const wg_store_buf 
     int r = sqlite3_step(st);
     sqlite3_reset(st);
     if (r != SQLITE_DONE) return wg_ws_sqlerr(s->ws, "storing an incident");
+    if (s->side) side_push(s->side, sqlite3_last_insert_rowid(s->ws->db), rec->lon, rec->lat);
     if (!s->ev) return WG_OK;
     /* A history import: one event saying where the row's history starts. */
     sqlite3_bind_int64(s->ev, 1, sqlite3_last_insert_rowid(s->ws->db));
@@ -180,6 +353,20 @@ wg_status wg_store_put(wg_store *s, const wg_store_rec *rec, const wg_store_buf 
 wg_status wg_store_index(wg_store *s) {
     if (s->indexed || !s->open) return WG_OK;
     s->indexed = 1;
+    if (s->side) {
+        wg_side_rtree *t = s->side;
+        s->side = NULL;
+        wg_status rc = WG_OK;
+        /* A builder that failed leaves the index to wg_ws_bulk_end(). */
+        if (side_join(t)) {
+            s->side = t;
+            rc = side_copy(s);
+            s->side = NULL;
+            s->bulk.had_index = 0; /* filled: bulk_end only restores the triggers */
+        }
+        side_free(t);
+        if (rc) return rc;
+    }
     return wg_ws_bulk_end(s->ws, &s->bulk);
 }
 
@@ -194,6 +381,14 @@ wg_status wg_store_finish(wg_store *s, int commit) {
         if (!commit || rc) wg_ws_rollback(s->ws);
     }
     s->open = 0;
+    if (s->side) { /* not indexed: drop what is queued, stop the builder */
+        pthread_mutex_lock(&s->side->mu);
+        s->side->taken = s->side->n;
+        pthread_mutex_unlock(&s->side->mu);
+        side_join(s->side);
+        side_free(s->side);
+        s->side = NULL;
+    }
     wg_bulk_free(&s->bulk);
     wg_rules_free(s->rules);
     s->rules = NULL;

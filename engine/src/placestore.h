@@ -58,6 +58,8 @@ wg_status wg_store_rec_make(wg_ctx *ctx, const wg_rules *rules, const wg_store_i
 
 void wg_store_buf_free(wg_store_buf *b);
 
+typedef struct wg_side_rtree wg_side_rtree;
+
 typedef struct wg_store {
     wg_ws *ws;
     sqlite3_stmt *ins, *ev; /* ev only for a history import */
@@ -65,6 +67,12 @@ typedef struct wg_store {
     wg_bulk bulk;
     int open;    /* in the transaction */
     int indexed; /* wg_store_index() done */
+    /* When the workspace's spatial index of incidents is empty, a thread
+     * builds it beside the inserts, with SQLite's own R*Tree module in a
+     * private in-memory database; wg_store_index() then copies that
+     * tree's tables into the workspace's (as GDAL does for GeoPackages)
+     * instead of inserting every row into the index after the batch. */
+    wg_side_rtree *side;
 } wg_store;
 
 /* Adds the closed loop's columns if missing and loads the deadline rules
