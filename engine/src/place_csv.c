@@ -14,7 +14,12 @@
  *     its output and rejects lines into buffers of its own;
  *  3. the main thread writes the buffers in order.
  * Input fields are copied through (re-quoted only where CSV needs it), so
- * the output equals the OGR path's row for row. */
+ * the output equals the OGR path's row for row.
+ *
+ * With --store the workers also make each placed row's record (status,
+ * times, level, deadlines: place_store.c, the code the OGR path uses too)
+ * and the main thread inserts the records in input order, in the batch's
+ * one transaction, after writing the block. */
 #include "coords.h"
 #include "csv.h"
 #include "ogrio.h"
