@@ -154,7 +154,7 @@ static void *side_main(void *arg) {
             if (nx) xy = nx, cap = n;
             else ok = 0;
         }
-        if (ok) {
+        if (ok && n) {
             memcpy(id, t->id + from, n * sizeof *id);
             memcpy(xy, t->xy + 2 * from, 2 * n * sizeof *xy);
         }
