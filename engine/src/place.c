@@ -11,9 +11,8 @@
  * file with its line and the reason. A failure of the batch itself (I/O,
  * a bad option) leaves no output and stores nothing. */
 #include "coords.h"
-#include "deadlines.h"
-#include "httpparse.h"
 #include "ogrio.h"
+#include "placestore.h"
 #include "units.h"
 
 #include <ctype.h>
@@ -294,15 +293,10 @@ static wg_status write_row(wg_ctx *ctx, outfile *of, const row *r) {
 
 /* ---- storing ------------------------------------------------------------- */
 
-typedef struct store {
-    sqlite3_stmt *ins, *ev;
+/* Where the fields storing reads are in the input (-1 = absent). */
+typedef struct store_cols {
     int id_i, time_i, cat_i, desc_i, status_i, closed_i, sat_i;
-    wg_rules *rules;
-    wg_bulk bulk;
-} store;
-
-static const char *const STATUSES[] = {"reported", "accepted", "assigned", "handled",
-                                       "verified", "closed"};
+} store_cols;
 
 /* The index of a field named by an option, or -1 (message set) if absent. */
 static int named_field(wg_ctx *ctx, OGRFeatureDefnH d, const char *opt, const char *name,
@@ -313,180 +307,76 @@ static int named_field(wg_ctx *ctx, OGRFeatureDefnH d, const char *opt, const ch
     return i;
 }
 
-/* Before the batch's transaction: the closed loop's columns and the
- * deadline rules (a history import gets each row's level and deadline). */
-static wg_status store_prepare(wg_ws *ws, OGRFeatureDefnH d, const wg_place_opts *o, store *s) {
+static wg_status store_cols_find(wg_ctx *ctx, OGRFeatureDefnH d, const wg_place_opts *o,
+                                 store_cols *s) {
     static const char *const ids[] = {"incident_id", "id", "ext_id", NULL};
     static const char *const times[] = {"reported_at", "time", "timestamp", "datetime", NULL};
     static const char *const cats[] = {"category", "type", NULL};
     static const char *const descs[] = {"description", "desc", "content", NULL};
     wg_status rc = WG_OK;
     s->id_i = find_field(d, ids);
-    s->time_i = o->time_field ? named_field(ws->ctx, d, "--time-field", o->time_field, &rc)
+    s->time_i = o->time_field ? named_field(ctx, d, "--time-field", o->time_field, &rc)
                               : find_field(d, times);
     s->cat_i = find_field(d, cats);
     s->desc_i = find_field(d, descs);
-    s->status_i = named_field(ws->ctx, d, "--status-field", o->status_field, &rc);
-    s->closed_i = named_field(ws->ctx, d, "--closed-field", o->closed_field, &rc);
-    s->sat_i = named_field(ws->ctx, d, "--satisfaction-field", o->satisfaction_field, &rc);
-    if (rc) return rc;
-    if ((rc = wg_lifecycle_init(ws))) return rc;
-    return wg_rules_load(ws, &s->rules);
-}
-
-static wg_status store_open(wg_ws *ws, store *s) {
-    wg_status rc = wg_ws_begin(ws);
-    if (rc) return rc;
-    if ((rc = wg_ws_bulk_begin(ws, "incidents", &s->bulk))) {
-        wg_ws_rollback(ws);
-        return rc;
-    }
-    rc = wg_ws_prepare(ws, "INSERT INTO incidents(ext_id, reported_at, category, description, "
-                           "src_crs, grid_code, micro_code, excl_codes, village_code, town_code, "
-                           "county_code, place_status, dist_m, status, level, deadline, "
-                           "level_since, deadline_clock, dispatch_deadline, closed_at, "
-                           "satisfaction, geom) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-                           "?, MakePoint(?, ?, 4326))", &s->ins);
-    if (!rc && s->status_i >= 0)
-        rc = wg_ws_prepare(ws, "INSERT INTO incident_events(incident_id, at, event, from_status, "
-                               "to_status, actor, note, level) VALUES(?, ?, 'import', NULL, ?, "
-                               "'place --store', 'loaded from a file', ?)", &s->ev);
-    if (rc) wg_ws_rollback(ws);
+    s->status_i = named_field(ctx, d, "--status-field", o->status_field, &rc);
+    s->closed_i = named_field(ctx, d, "--closed-field", o->closed_field, &rc);
+    s->sat_i = named_field(ctx, d, "--satisfaction-field", o->satisfaction_field, &rc);
     return rc;
 }
 
-static void store_close(store *s) {
-    sqlite3_finalize(s->ins);
-    sqlite3_finalize(s->ev);
-    wg_rules_free(s->rules);
-    s->ins = s->ev = NULL;
-    s->rules = NULL;
+static const char *field_or_null(OGRFeatureH f, int i) {
+    return i >= 0 && OGR_F_IsFieldSetAndNotNull(f, i) ? OGR_F_GetFieldAsString(f, i) : NULL;
 }
 
-static void bind_field(sqlite3_stmt *st, int k, OGRFeatureH f, int i) {
-    if (i >= 0 && OGR_F_IsFieldSetAndNotNull(f, i))
-        sqlite3_bind_text(st, k, OGR_F_GetFieldAsString(f, i), -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, k);
+static wg_status store_row(wg_ws *ws, wg_store *s, const store_cols *sc, const row *r,
+                           int has_crs_field, const char *crs, wg_store_buf *b) {
+    wg_store_in in = {field_or_null(r->f, sc->id_i),     field_or_null(r->f, sc->time_i),
+                      field_or_null(r->f, sc->cat_i),    field_or_null(r->f, sc->desc_i),
+                      has_crs_field ? r->crs : NULL,     field_or_null(r->f, sc->status_i),
+                      field_or_null(r->f, sc->closed_i), field_or_null(r->f, sc->sat_i),
+                      crs};
+    wg_store_rec rec;
+    b->n = 0;
+    wg_status rc = wg_store_rec_make(ws->ctx, s->rules, &in, &r->pl, r->c.lon, r->c.lat, r->line,
+                                     b, &rec);
+    return rc ? rc : wg_store_put(s, &rec, b);
 }
 
-static void bind_text(sqlite3_stmt *st, int k, const char *s) {
-    if (s && *s) sqlite3_bind_text(st, k, s, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(st, k);
+/* Flushes the outputs on a thread of their own while this thread indexes
+ * the stored rows (wg_store_index); the first failure is returned. */
+typedef struct flush_job {
+    wg_ctx *ctx; /* the thread's own, for its message */
+    outfile *out, *rej;
+    wg_status rc;
+} flush_job;
+
+static void *flush_main(void *arg) {
+    flush_job *j = arg;
+    wg_gdal_quiet_push(); /* GDAL's error handlers are per thread */
+    j->rc = finish_out(j->ctx, j->out, 1);
+    wg_status r = finish_out(j->ctx, j->rej, j->rc == WG_OK);
+    if (!j->rc) j->rc = r;
+    wg_gdal_quiet_pop();
+    return NULL;
 }
 
-static const char *field_text(OGRFeatureH f, int i) {
-    if (i < 0 || !OGR_F_IsFieldSetAndNotNull(f, i)) return NULL;
-    const char *v = OGR_F_GetFieldAsString(f, i);
-    return v && *v ? v : NULL;
-}
-
-/* The closed-loop columns of one row: status, level, deadlines, closing
- * time and satisfaction (binds 14..21). Fails naming the row. */
-static wg_status bind_loop(wg_ws *ws, store *s, const row *r, const char *status_s,
-                           char closed[24]) {
-    wg_ctx *ctx = ws->ctx;
-    sqlite3_stmt *st = s->ins;
-    const char *level = r->pl.grid.code ? "grid" : "county";
-    sqlite3_bind_text(st, 14, status_s, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 15, level, -1, SQLITE_STATIC);
-    const char *rep = field_text(r->f, s->time_i), *cat = field_text(r->f, s->cat_i);
-    int64_t t, dl, dd = -1;
-    wg_clock clock;
-    if (rep && wg_time_parse(rep, strlen(rep), &t)) {
-        char a[24], b[24], c[24] = "";
-        wg_status rc = wg_rules_deadline(ctx, s->rules, level, cat, t, &dl, &clock);
-        if (!rc && wg_rules_has(s->rules, "dispatch"))
-            rc = wg_rules_deadline(ctx, s->rules, "dispatch", cat, t, &dd, NULL);
-        if (rc) {
-            wg_err_append(ctx, " (row %lld)", (long long)r->line);
-            return rc;
-        }
-        wg_time_format(dl, a);
-        wg_time_format(t, b);
-        if (dd >= 0) wg_time_format(dd, c);
-        bind_text(st, 16, a);
-        bind_text(st, 17, b);
-        sqlite3_bind_text(st, 18, wg_clock_name(clock), -1, SQLITE_STATIC);
-        bind_text(st, 19, c);
-    } else {
-        for (int k = 16; k <= 19; k++) sqlite3_bind_null(st, k);
+static wg_status flush_beside_index(wg_ctx *ctx, outfile *out, outfile *rej, wg_store *sto) {
+    flush_job j = {NULL, out, rej, WG_OK};
+    pthread_t tid;
+    int threaded = wg_ctx_new(&j.ctx) == WG_OK && pthread_create(&tid, NULL, flush_main, &j) == 0;
+    if (!threaded) { /* no thread: one after the other */
+        wg_ctx_free(j.ctx);
+        j.ctx = NULL;
+        wg_status rc = finish_out(ctx, out, 1);
+        if (!rc) rc = finish_out(ctx, rej, 1);
+        return rc ? rc : wg_store_index(sto);
     }
-    const char *cl = field_text(r->f, s->closed_i);
-    closed[0] = 0;
-    if (cl && !strcmp(status_s, "closed")) {
-        if (!wg_time_parse(cl, strlen(cl), &t))
-            return wg_err(ctx, WG_ERR_FORMAT, "row %lld: closing time '%.40s' is not an RFC 3339 "
-                          "time with an offset", (long long)r->line, cl);
-        wg_time_format(t, closed);
-    }
-    bind_text(st, 20, closed);
-    const char *sat = field_text(r->f, s->sat_i);
-    if (sat) {
-        char *end;
-        long v = strtol(sat, &end, 10);
-        if (*end || v < 1 || v > 5)
-            return wg_err(ctx, WG_ERR_FORMAT, "row %lld: satisfaction '%.20s' is not 1 to 5",
-                          (long long)r->line, sat);
-        sqlite3_bind_int(st, 21, (int)v);
-    } else {
-        sqlite3_bind_null(st, 21);
-    }
-    return WG_OK;
-}
-
-static wg_status store_row(wg_ws *ws, store *s, const row *r, const char *crs) {
-    sqlite3_stmt *st = s->ins;
-    const wg_placement *p = &r->pl;
-    char excl[WG_PLACE_MAX_EXCL * 40] = "";
-    for (int k = 0; k < p->n_excl; k++) {
-        size_t n = strlen(excl);
-        snprintf(excl + n, sizeof excl - n, "%s%s", k ? ";" : "", p->excl[k].code);
-    }
-    const char *status_s = "reported";
-    const char *sv = field_text(r->f, s->status_i);
-    if (sv) {
-        status_s = NULL;
-        for (int k = 0; k < 6; k++)
-            if (!strcmp(sv, STATUSES[k])) status_s = STATUSES[k];
-        if (!status_s)
-            return wg_err(ws->ctx, WG_ERR_FORMAT, "row %lld: status '%.40s' is not one of "
-                          "reported, accepted, assigned, handled, verified, closed",
-                          (long long)r->line, sv);
-    }
-    sqlite3_reset(st);
-    bind_field(st, 1, r->f, s->id_i);
-    bind_field(st, 2, r->f, s->time_i);
-    bind_field(st, 3, r->f, s->cat_i);
-    bind_field(st, 4, r->f, s->desc_i);
-    bind_text(st, 5, *r->crs ? r->crs : crs);
-    bind_text(st, 6, p->grid.code);
-    bind_text(st, 7, p->micro.code);
-    bind_text(st, 8, excl);
-    bind_text(st, 9, p->village.code);
-    bind_text(st, 10, p->town.code);
-    bind_text(st, 11, p->county.code);
-    bind_text(st, 12, wg_place_status_name(p->status));
-    sqlite3_bind_double(st, 13, p->dist_m);
-    char closed[24];
-    wg_status rc = bind_loop(ws, s, r, status_s, closed);
-    if (rc) return rc;
-    sqlite3_bind_double(st, 22, r->c.lon);
-    sqlite3_bind_double(st, 23, r->c.lat);
-    if (sqlite3_step(st) != SQLITE_DONE) return wg_ws_sqlerr(ws, "storing an incident");
-    if (!s->ev) return WG_OK;
-    /* A history import: one event saying where the row's history starts. */
-    const char *rep = field_text(r->f, s->time_i);
-    int64_t t;
-    char at[24] = "";
-    if (rep && wg_time_parse(rep, strlen(rep), &t)) wg_time_format(t, at);
-    sqlite3_reset(s->ev);
-    sqlite3_bind_int64(s->ev, 1, sqlite3_last_insert_rowid(ws->db));
-    bind_text(s->ev, 2, closed[0] ? closed : at[0] ? at : "1970-01-01T00:00:00Z");
-    sqlite3_bind_text(s->ev, 3, status_s, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->ev, 4, p->grid.code ? "grid" : "county", -1, SQLITE_STATIC);
-    return sqlite3_step(s->ev) == SQLITE_DONE ? WG_OK
-                                              : wg_ws_sqlerr(ws, "storing an incident's history");
+    wg_status ri = wg_store_index(sto);
+    pthread_join(tid, NULL);
+    wg_status rc = j.rc ? wg_err(ctx, j.rc, "%s", wg_ctx_errmsg(j.ctx)) : ri;
+    wg_ctx_free(j.ctx);
+    return rc;
 }
 
 /* ---- the batch ----------------------------------------------------------- */
@@ -516,10 +406,9 @@ wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
     if (o.threads <= 0) o.threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (o.store && ws->readonly)
         return wg_err(ctx, WG_ERR_INVALID_ARG, "the workspace is open read-only");
-    /* CSV to CSV streams the bytes (place_csv.c); storing needs the rows
-     * on this thread, so it takes the general path. */
+    /* CSV to CSV streams the bytes (place_csv.c), storing too. */
     if (is_csv_path(input) && is_csv_path(output) && (!o.rejects || is_csv_path(o.rejects)) &&
-        !o.store && !getenv("WG_PLACE_NO_FASTPATH")) {
+        !getenv("WG_PLACE_NO_FASTPATH")) {
         if (!wg_ogr_driver_for(ctx, output)) return WG_ERR_INVALID_ARG;
         return wg_place_csv(ws, input, output, &o, report);
     }
@@ -532,8 +421,10 @@ wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
     outfile out, rej;
     memset(&out, 0, sizeof out);
     memset(&rej, 0, sizeof rej);
-    store sto;
+    wg_store sto;
     memset(&sto, 0, sizeof sto);
+    store_cols scols = {-1, -1, -1, -1, -1, -1, -1};
+    wg_store_buf sbuf = {0};
     row *rows = calloc(CHUNK, sizeof *rows);
     size_t n = 0;
     int storing = 0;
@@ -560,8 +451,10 @@ wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
         (o.rejects && (rc = open_out(ctx, o.rejects, defn, 1, &rej))))
         goto done;
     if (o.store) {
-        if ((rc = store_prepare(ws, defn, &o, &sto)) || (rc = store_open(ws, &sto))) goto done;
         storing = 1;
+        if ((rc = store_cols_find(ctx, defn, &o, &scols)) ||
+            (rc = wg_store_open(ws, scols.status_i >= 0, &sto)))
+            goto done;
     }
     GIntBig total = OGR_L_GetFeatureCount(l, 1);
     OGR_L_ResetReading(l);
@@ -585,7 +478,8 @@ wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
                     rep.status[r->pl.status]++;
                     rc = write_row(ctx, &out, r);
                     if (!rc && storing) {
-                        rc = store_row(ws, &sto, r, o.crs ? o.crs : "wgs84");
+                        rc = store_row(ws, &sto, &scols, r, o.crs_field != NULL,
+                                       o.crs ? o.crs : "wgs84", &sbuf);
                         rep.stored += !rc;
                     }
                 } else {
@@ -607,19 +501,24 @@ done:
     for (size_t i = 0; i < n; i++) OGR_F_Destroy(rows[i].f);
     free(rows);
     wg_coord_cache_free(&cs.cache);
-    store_close(&sto);
+    wg_store_buf_free(&sbuf);
     /* Flush the files, then commit the store, then move the files into
-     * place: on any failure before the last step neither is kept. */
-    wg_status r1 = finish_out(ctx, &out, rc == WG_OK);
-    if (!rc) rc = r1;
-    r1 = finish_out(ctx, &rej, rc == WG_OK);
-    if (!rc) rc = r1;
-    if (storing) {
-        if (!rc) rc = wg_ws_bulk_end(ws, &sto.bulk);
-        if (!rc) rc = wg_ws_commit(ws);
-        if (rc) wg_ws_rollback(ws);
+     * place: on any failure before the last step neither is kept. The
+     * flush (a GeoPackage builds its spatial index then) and the indexing
+     * of the stored rows are both long and independent: they overlap. */
+    wg_status r1;
+    if (storing && !rc) {
+        rc = flush_beside_index(ctx, &out, &rej, &sto);
+    } else {
+        r1 = finish_out(ctx, &out, rc == WG_OK);
+        if (!rc) rc = r1;
+        r1 = finish_out(ctx, &rej, rc == WG_OK);
+        if (!rc) rc = r1;
     }
-    wg_bulk_free(&sto.bulk);
+    if (storing) {
+        r1 = wg_store_finish(&sto, rc == WG_OK);
+        if (!rc) rc = r1;
+    }
     r1 = publish_out(ctx, &out, rc == WG_OK);
     if (!rc) rc = r1;
     r1 = publish_out(ctx, &rej, rc == WG_OK);

@@ -14,10 +14,16 @@
  *     its output and rejects lines into buffers of its own;
  *  3. the main thread writes the buffers in order.
  * Input fields are copied through (re-quoted only where CSV needs it), so
- * the output equals the OGR path's row for row. */
+ * the output equals the OGR path's row for row.
+ *
+ * With --store the workers also make each placed row's record (status,
+ * times, level, deadlines: place_store.c, the code the OGR path uses too)
+ * and the main thread inserts the records in input order, in the batch's
+ * one transaction, after writing the block. */
 #include "coords.h"
 #include "csv.h"
 #include "ogrio.h"
+#include "placestore.h"
 #include "units.h"
 
 #include <errno.h>
@@ -90,6 +96,13 @@ typedef struct shared {
     const int *keep;  /* per input field: copied to the outputs */
     int keep_all;     /* every input field is */
     int want_rejects;
+    /* --store: the columns storing reads (-1 = none; id, report time,
+     * category, description, status, closing time, satisfaction), the
+     * deadline rules and the batch's CRS. */
+    int store;
+    int scol[8]; /* id, time, category, description, crs, status, closed, satisfaction */
+    const wg_rules *rules;
+    const char *crs_default;
 } shared;
 
 /* A placed row's answer, kept small: the codes (borrowed from the
@@ -111,6 +124,14 @@ typedef struct rows {
     size_t *in_off, *in_len; /* each row's input fields, formatted, in `in` */
     row_res *res;
     buf in;
+    /* With --store: each row's line, the fields storing reads (copied in
+     * pass 1 to `raw` at raw_off, NUL-terminated, in scol order, present
+     * columns only) and, after pass 3, its record (texts in `sb`). */
+    long *line;
+    size_t *raw_off;
+    buf raw;
+    wg_store_rec *rec;
+    wg_store_buf sb;
 } rows;
 
 typedef struct worker {
@@ -124,11 +145,21 @@ typedef struct worker {
     rows ok;
     int64_t status[3], rejected, swapped, rows;
     wg_status rc;
+    int plain; /* rc's message names the row itself (no file prefix) */
 } worker;
 
-static int rows_push(rows *r, double lon, double lat, size_t in_off, size_t in_len) {
+static int rows_push(rows *r, double lon, double lat, size_t in_off, size_t in_len, int store) {
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 4096;
+        if (store) {
+            long *l = realloc(r->line, cap * sizeof *l);
+            if (l) r->line = l;
+            size_t *o = l ? realloc(r->raw_off, cap * sizeof *o) : NULL;
+            if (o) r->raw_off = o;
+            wg_store_rec *sr = o ? realloc(r->rec, cap * sizeof *sr) : NULL;
+            if (!sr) return -1;
+            r->rec = sr;
+        }
         double *a = realloc(r->lon, cap * sizeof *a), *b = a ? realloc(r->lat, cap * sizeof *b) : NULL;
         if (a) r->lon = a;
         if (b) r->lat = b;
@@ -154,6 +185,39 @@ static void rows_free(rows *r) {
     free(r->in_len);
     free(r->res);
     free(r->in.p);
+    free(r->line);
+    free(r->raw_off);
+    free(r->raw.p);
+    free(r->rec);
+    wg_store_buf_free(&r->sb);
+}
+
+/* Pass 1 of a stored row: its line and the fields storing reads. */
+static int keep_store_fields(rows *r, const shared *sh, wg_csv *csv) {
+    r->line[r->n - 1] = wg_csv_line(csv);
+    r->raw_off[r->n - 1] = r->raw.n;
+    for (int k = 0; k < 8; k++)
+        if (sh->scol[k] >= 0) {
+            const char *v = wg_csv_field(csv, (size_t)sh->scol[k]);
+            if (buf_put(&r->raw, v, strlen(v) + 1)) return -1;
+        }
+    return 0;
+}
+
+/* Pass 3 of a stored row: its record. */
+static wg_status make_store_rec(worker *w, size_t i, const wg_placement *pl) {
+    const shared *sh = w->sh;
+    rows *ok = &w->ok;
+    const char *v[8], *p = ok->raw.p + ok->raw_off[i];
+    for (int k = 0; k < 8; k++) {
+        v[k] = NULL;
+        if (sh->scol[k] < 0) continue;
+        v[k] = p;
+        p += strlen(p) + 1;
+    }
+    wg_store_in in = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], sh->crs_default};
+    return wg_store_rec_make(w->ctx, sh->rules, &in, pl, ok->lon[i], ok->lat[i], ok->line[i],
+                             &ok->sb, &ok->rec[i]);
 }
 
 static int put_input_fields(buf *b, const shared *sh, wg_csv *csv) {
@@ -215,6 +279,8 @@ static void *work_slice(void *arg) {
     rows *ok = &w->ok;
     ok->n = 0;
     ok->in.n = 0;
+    ok->raw.n = 0;
+    ok->sb.n = 0;
     wg_csv *csv = NULL;
     if ((w->rc = wg_csv_open_mem(w->ctx, w->data, w->len, &csv))) return NULL;
     wg_csv_set_line(csv, w->first_line);
@@ -236,7 +302,8 @@ static void *work_slice(void *arg) {
         if (c.ok) {
             size_t at = ok->in.n;
             bad = put_input_fields(&ok->in, sh, csv) ||
-                  rows_push(ok, c.lon, c.lat, at, ok->in.n - at);
+                  rows_push(ok, c.lon, c.lat, at, ok->in.n - at, sh->store) ||
+                  (sh->store && keep_store_fields(ok, sh, csv));
         } else {
             w->rejected++;
             w->swapped += c.swapped;
@@ -275,6 +342,10 @@ static void *work_slice(void *arg) {
         if (buf_put(&w->out, ok->in.p + ok->in_off[i], ok->in_len[i]) ||
             put_placement(&w->out, &pl)) {
             w->rc = wg_err(w->ctx, WG_ERR_NOMEM, "out of memory formatting output");
+            break;
+        }
+        if (sh->store && (w->rc = make_store_rec(w, i, &pl))) {
+            w->plain = 1;
             break;
         }
     }
@@ -381,11 +452,18 @@ static wg_status sink_open(wg_ctx *ctx, const char *path, sink *s) {
     return WG_OK;
 }
 
-static wg_status sink_close(wg_ctx *ctx, sink *s, int commit, const char *path) {
+/* Closes the staged file (flushing it); it stays aside until sink_close(). */
+static wg_status sink_flush(wg_ctx *ctx, sink *s, int commit, const char *path) {
     wg_status rc = WG_OK;
     if (s->fp && fclose(s->fp) != 0 && commit)
         rc = wg_err(ctx, WG_ERR_IO, "cannot write %s: %s", path, strerror(errno));
     s->fp = NULL;
+    return rc;
+}
+
+/* Moves the file into place (commit) or deletes it. */
+static wg_status sink_close(wg_ctx *ctx, sink *s, int commit, const char *path) {
+    wg_status rc = sink_flush(ctx, s, commit, path);
     if (s->open) {
         wg_status r2 = wg_staging_close(ctx, &s->sg, commit && !rc);
         if (!rc) rc = r2;
@@ -409,6 +487,9 @@ wg_status wg_place_csv(wg_ws *ws, const char *input, const char *output,
     shared sh;
     memset(&sh, 0, sizeof sh);
     sink out = {0}, rej = {0};
+    wg_store sto;
+    memset(&sto, 0, sizeof sto);
+    int storing = 0;
     wg_locator *loc = NULL;
     wg_csv *hdr = NULL;
     int *keep = NULL;
@@ -460,6 +541,34 @@ wg_status wg_place_csv(wg_ws *ws, const char *input, const char *output,
     sh.tol = o->tolerance_m;
     if ((rc = wg_locator_build(ws, o->at, &loc))) goto done;
     sh.loc = loc;
+    if (o->store) {
+        /* The fields storing reads, found as the OGR path finds them. */
+        static const char *const ids[] = {"incident_id", "id", "ext_id", NULL};
+        static const char *const times[] = {"reported_at", "time", "timestamp", "datetime", NULL};
+        static const char *const cats[] = {"category", "type", NULL};
+        static const char *const descs[] = {"description", "desc", "content", NULL};
+        const char *named[4][2] = {{"--time-field", o->time_field},
+                                   {"--status-field", o->status_field},
+                                   {"--closed-field", o->closed_field},
+                                   {"--satisfaction-field", o->satisfaction_field}};
+        sh.store = 1;
+        sh.scol[0] = find_col(hdr, NULL, ids);
+        sh.scol[1] = find_col(hdr, o->time_field, times);
+        sh.scol[2] = find_col(hdr, NULL, cats);
+        sh.scol[3] = find_col(hdr, NULL, descs);
+        sh.scol[4] = sh.crs_i;
+        sh.scol[5] = o->status_field ? find_col(hdr, o->status_field, NULL) : -1;
+        sh.scol[6] = o->closed_field ? find_col(hdr, o->closed_field, NULL) : -1;
+        sh.scol[7] = o->satisfaction_field ? find_col(hdr, o->satisfaction_field, NULL) : -1;
+        sh.crs_default = o->crs ? o->crs : "wgs84";
+        const int at[4] = {1, 5, 6, 7};
+        for (int k = 0; k < 4; k++)
+            if (named[k][1] && sh.scol[at[k]] < 0) {
+                rc = wg_err(ctx, WG_ERR_NOT_FOUND, "%s: the input has no field '%s'", named[k][0],
+                            named[k][1]);
+                goto done;
+            }
+    }
 
     /* Headers of the outputs: the input's own fields (ours are replaced). */
     buf head = {0}, rhead = {0};
@@ -486,6 +595,11 @@ wg_status wg_place_csv(wg_ws *ws, const char *input, const char *output,
     free(rhead.p);
     if (oom && !rc) rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory");
     if (rc) goto done;
+    if (sh.store) {
+        storing = 1;
+        if ((rc = wg_store_open(ws, sh.scol[5] >= 0, &sto))) goto done;
+        sh.rules = sto.rules;
+    }
 
     for (int t = 0; t < nt; t++) {
         w[t].sh = &sh;
@@ -528,12 +642,17 @@ wg_status wg_place_csv(wg_ws *ws, const char *input, const char *output,
             }
             for (int t = 0; t < nt && !rc; t++) {
                 if (w[t].rc) {
-                    rc = wg_err(ctx, w[t].rc, "%s: %s", input, wg_ctx_errmsg(w[t].ctx));
+                    rc = w[t].plain ? wg_err(ctx, w[t].rc, "%s", wg_ctx_errmsg(w[t].ctx))
+                                    : wg_err(ctx, w[t].rc, "%s: %s", input, wg_ctx_errmsg(w[t].ctx));
                     break;
                 }
                 if (fwrite(w[t].out.p, 1, w[t].out.n, out.fp) != w[t].out.n ||
                     (rej.fp && fwrite(w[t].rej.p, 1, w[t].rej.n, rej.fp) != w[t].rej.n))
                     rc = wg_err(ctx, WG_ERR_IO, "cannot write %s: %s", output, strerror(errno));
+                /* Stored in input order, in the batch's one transaction. */
+                for (size_t i = 0; storing && i < w[t].ok.n && !rc; i++)
+                    rc = wg_store_put(&sto, &w[t].ok.rec[i], &w[t].ok.sb);
+                if (!rc && storing) rep.stored += (int64_t)w[t].ok.n;
             }
             if (rc) goto done;
             line += count_lines(data + start, end);
@@ -579,7 +698,17 @@ done:
         free(w[t].rej.p);
     }
     wg_locator_free(loc);
-    wg_status r1 = sink_close(ctx, &out, rc == WG_OK, output);
+    /* Flush the files, then commit the store, then move the files into
+     * place: on any failure before the last step neither is kept. */
+    wg_status r1 = sink_flush(ctx, &out, rc == WG_OK, output);
+    if (!rc) rc = r1;
+    r1 = sink_flush(ctx, &rej, rc == WG_OK, o->rejects);
+    if (!rc) rc = r1;
+    if (storing) {
+        r1 = wg_store_finish(&sto, rc == WG_OK);
+        if (!rc) rc = r1;
+    }
+    r1 = sink_close(ctx, &out, rc == WG_OK, output);
     if (!rc) rc = r1;
     r1 = sink_close(ctx, &rej, rc == WG_OK, o->rejects);
     if (!rc) rc = r1;
