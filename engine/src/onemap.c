@@ -15,6 +15,8 @@
 #include <ftw.h>
 #include <libgen.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,12 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
 /* Removes a folder we made, with everything in it. */
 static void rm_tree(const char *path) { nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
 
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -45,9 +53,27 @@ typedef struct om {
     GDALDatasetH gpkg;
     wg_onemap_report *rep;
     int step;
+    double t_phase; /* when the current phase began */
 } om;
 
-enum { STEPS = 9 };
+
+/* Records `seconds` as phase `name` (work that overlapped other phases). */
+static void phase_set(om *m, const char *name, double seconds) {
+    wg_onemap_report *r = m->rep;
+    if (r->nphases < sizeof r->phases / sizeof r->phases[0]) {
+        snprintf(r->phases[r->nphases].name, sizeof r->phases[0].name, "%s", name);
+        r->phases[r->nphases++].seconds = seconds;
+    }
+}
+
+/* Ends the current phase: records its wall-clock time as `name`. */
+static void phase(om *m, const char *name) {
+    double t = now_s();
+    phase_set(m, name, t - m->t_phase);
+    m->t_phase = t;
+}
+
+enum { STEPS = 6 }; /* the calls of step() */
 
 static wg_status step(om *m) {
     if (wg_progress(m->ctx, "onemap", (uint64_t)++m->step, STEPS))
@@ -146,8 +172,20 @@ static wg_status copy_in(om *m, const char *path, const char *name, int64_t *n) 
     return rc;
 }
 
-static wg_status service_layers(om *m) {
+/* The service areas and the coverage are computed into scratch GeoPackages
+ * in the staging folder (service_compute, which does not touch onemap.gpkg:
+ * it runs while another thread closes onemap.gpkg, which builds the
+ * spatial indexes), then copied in (service_copy_in). */
+typedef struct service {
+    int iso, cov; /* which scratch files were written */
+    char iso_path[4200], cov_path[4200], gap_path[4200];
+} service;
+
+static wg_status service_compute(om *m, service *sv) {
     wg_ctx *ctx = m->ctx;
+    snprintf(sv->iso_path, sizeof sv->iso_path, "%s/service_tmp.gpkg", m->stage);
+    snprintf(sv->cov_path, sizeof sv->cov_path, "%s/coverage_tmp.gpkg", m->stage);
+    snprintf(sv->gap_path, sizeof sv->gap_path, "%s/gaps_tmp.gpkg", m->stage);
     wg_graph *g = NULL;
     wg_status rc = wg_graph_open(m->ws, &g);
     if (rc == WG_ERR_NOT_FOUND) {
@@ -176,42 +214,94 @@ static wg_status service_layers(om *m) {
     double minutes[2] = {m->o->minutes[0] > 0 ? m->o->minutes[0] : 10,
                          m->o->minutes[1] > 0 ? m->o->minutes[1] : 30};
     if (!rc && !n) note(m, "no officer has a station: service_areas and coverage skipped");
-    char iso_path[4200], cov_path[4200], gap_path[4200];
-    snprintf(iso_path, sizeof iso_path, "%s/service_tmp.gpkg", m->stage);
-    snprintf(cov_path, sizeof cov_path, "%s/coverage_tmp.gpkg", m->stage);
-    snprintf(gap_path, sizeof gap_path, "%s/gaps_tmp.gpkg", m->stage);
     wg_isochrone *iso = NULL;
     if (!rc && n) {
         wg_isochrone_opts io;
         memset(&io, 0, sizeof io);
         size_t nm = minutes[1] != minutes[0] ? 2 : 1;
         rc = wg_isochrone_compute(m->ws, g, ll, n, minutes, nm, &io, &iso);
-        if (!rc) rc = wg_isochrone_write(iso, iso_path, NULL);
-        int64_t k = 0;
-        if (!rc) rc = copy_in(m, iso_path, "service_areas", &k);
-        if (!rc)
-            rc = record(m, "service_areas", k,
-                        wg_qml_simple(WG_GK_POLYGON, "44,162,95,50", "44,162,95,255", 0.3, 0));
+        if (!rc) rc = wg_isochrone_write(iso, sv->iso_path, NULL);
+        sv->iso = !rc;
     }
     if (!rc && n) {
         wg_coverage_opts co;
         memset(&co, 0, sizeof co);
         co.minutes = minutes[0];
-        rc = wg_coverage_run(m->ws, g, &co, cov_path, gap_path, NULL);
-        int64_t k = 0;
-        if (!rc) rc = copy_in(m, cov_path, "coverage", &k);
-        static const char *const values[] = {"full", "partial", "none"};
-        static const char *const fills[] = {"26,150,65,110", "253,174,97,130", "215,25,28,130"};
-        if (!rc) rc = record(m, "coverage", k, wg_qml_categorized(WG_GK_POLYGON, "status",
-                                                                   values, fills, 3));
-        if (!rc) rc = copy_in(m, gap_path, "coverage_gaps", &k);
-        if (!rc)
-            rc = record(m, "coverage_gaps", k,
-                        wg_qml_simple(WG_GK_POLYGON, "215,25,28,90", "215,25,28,255", 0.2, 0));
+        rc = wg_coverage_run(m->ws, g, &co, sv->cov_path, sv->gap_path, NULL);
+        sv->cov = !rc;
     }
     wg_isochrone_free(iso);
     free(ll);
     wg_graph_free(g);
+    return rc;
+}
+
+static wg_status service_copy_in(om *m, service *sv) {
+    wg_status rc = WG_OK;
+    int64_t k = 0;
+    if (sv->iso) {
+        rc = copy_in(m, sv->iso_path, "service_areas", &k);
+        if (!rc)
+            rc = record(m, "service_areas", k,
+                        wg_qml_simple(WG_GK_POLYGON, "44,162,95,50", "44,162,95,255", 0.3, 0));
+    }
+    if (!rc && sv->cov) {
+        rc = copy_in(m, sv->cov_path, "coverage", &k);
+        static const char *const values[] = {"full", "partial", "none"};
+        static const char *const fills[] = {"26,150,65,110", "253,174,97,130", "215,25,28,130"};
+        if (!rc) rc = record(m, "coverage", k, wg_qml_categorized(WG_GK_POLYGON, "status",
+                                                                   values, fills, 3));
+        if (!rc) rc = copy_in(m, sv->gap_path, "coverage_gaps", &k);
+        if (!rc)
+            rc = record(m, "coverage_gaps", k,
+                        wg_qml_simple(WG_GK_POLYGON, "215,25,28,90", "215,25,28,255", 0.2, 0));
+    }
+    return rc;
+}
+
+/* Closes onemap.gpkg on a thread of its own (see service). */
+typedef struct closer {
+    GDALDatasetH ds;
+    int failed;
+    char msg[600];
+} closer;
+
+static void *close_gpkg(void *arg) {
+    closer *c = arg;
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLErrorReset();
+    GDALClose(c->ds);
+    if (CPLGetLastErrorType() >= CE_Failure) {
+        c->failed = 1;
+        snprintf(c->msg, sizeof c->msg, "%s", wg_gdal_msg());
+    }
+    CPLPopErrorHandler();
+    return NULL;
+}
+
+/* Closes onemap.gpkg (m->gpkg) while computing the service areas, then
+ * reopens it and copies them in. */
+static wg_status service_layers(om *m) {
+    closer c = {m->gpkg, 0, ""};
+    m->gpkg = NULL;
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, close_gpkg, &c) == 0;
+    if (!threaded) close_gpkg(&c);
+    service sv;
+    memset(&sv, 0, sizeof sv);
+    wg_status rc = service_compute(m, &sv);
+    if (threaded) pthread_join(th, NULL);
+    phase(m, "service");
+    if (!rc && c.failed)
+        rc = wg_err(m->ctx, WG_ERR_GDAL, "cannot finish onemap.gpkg: %s", c.msg);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/onemap.gpkg", m->stage);
+    if (!rc && (sv.iso || sv.cov) &&
+        !(m->gpkg = GDALOpenEx(path, GDAL_OF_VECTOR | GDAL_OF_UPDATE, NULL, NULL, NULL)))
+        rc = wg_err(m->ctx, WG_ERR_GDAL, "cannot reopen onemap.gpkg: %s", wg_gdal_msg());
+    if (!rc) rc = service_copy_in(m, &sv);
+    if (!sv.iso) unlink(sv.iso_path);
+    if (!sv.cov) unlink(sv.cov_path), unlink(sv.gap_path);
     return rc;
 }
 
@@ -253,29 +343,7 @@ static wg_status heatmap(om *m, const double b[4]) {
     return rc;
 }
 
-static wg_status geojson_copies(om *m) {
-    wg_ctx *ctx = m->ctx;
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/geojson", m->stage);
-    if (mkdir(dir, 0755) != 0)
-        return wg_err(ctx, WG_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
-    GDALDriverH drv = GDALGetDriverByName("GeoJSON");
-    if (!drv) return wg_err(ctx, WG_ERR_GDAL, "this GDAL has no GeoJSON driver");
-    const char *const *lco = wg_export_lco("GeoJSON");
-    wg_status rc = WG_OK;
-    for (size_t i = 0; i < m->rep->nlayers && !rc; i++) {
-        const char *name = m->rep->layers[i].name;
-        char path[4300];
-        snprintf(path, sizeof path, "%s/%s.geojson", dir, name);
-        OGRLayerH src = GDALDatasetGetLayerByName(m->gpkg, name);
-        GDALDatasetH ds = GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL);
-        if (!src || !ds || !GDALDatasetCopyLayer(ds, src, name, (char **)lco))
-            rc = wg_err(ctx, WG_ERR_GDAL, "cannot write geojson/%s.geojson: %s", name,
-                        wg_gdal_msg());
-        if (ds) GDALClose(ds);
-    }
-    return rc;
-}
+/* ---- the copies: GeoJSON and vector tiles, in parallel ------------------------- */
 
 static wg_status count_tiles(om *m, const char *path) {
     sqlite3 *db = NULL;
@@ -301,54 +369,233 @@ static wg_status count_tiles(om *m, const char *path) {
     return rc;
 }
 
-/* Layers left out of the tiles (see wg_onemap_report): GDAL's MVT writer
- * spends minutes on one polygon with hundreds of holes (service areas,
- * coverage gaps) and on a county's 200,000 incident points; the heatmap,
- * grid_stats and coverage show the same in tiles. */
-static int tiled(const char *name) {
-    static const char *const untiled[] = {"service_areas", "coverage_gaps", "incidents"};
-    for (size_t i = 0; i < sizeof untiled / sizeof untiled[0]; i++)
-        if (!strcmp(name, untiled[i])) return 0;
-    return 1;
+/* The tile design. Every tiled layer goes down to the deepest zoom (a map
+ * client draws a source's deepest tiles, overzoomed, beyond it, but draws
+ * nothing of a layer missing from the tiles of the zoom it shows); where a
+ * layer starts depends on how fine it is: county and towns from zmin,
+ * villages and grids from zmin + 2, micro-grids, exclusive grids and the
+ * officers' stations only at the deepest three levels. grid_stats and
+ * coverage are the grids again: their figures are fields of the `grids`
+ * tile layer instead of two more copies of the same polygons. Left out:
+ * service_areas and coverage_gaps (one polygon with thousands of holes
+ * each) and the incidents (GDAL's MVT writer took 41 s of CPU for the
+ * demo county's 200,000 points at two zoom levels): the heatmap, grid_stats
+ * and coverage show them. Returns 0 for a layer not tiled. */
+static int tile_plan(const char *name, int zmin, int zmax, int *lo, int *hi) {
+    static const struct {
+        const char *name;
+        int from; /* the first zoom: zmin + from if from >= 0, else zmax + from */
+    } P[] = {{"county", 0},   {"towns", 0},      {"villages", 2}, {"grids", 2},
+             {"micro", -2},   {"exclusive", -2}, {"officers", -2}};
+    for (size_t i = 0; i < sizeof P / sizeof P[0]; i++) {
+        if (strcmp(name, P[i].name)) continue;
+        int z = P[i].from >= 0 ? zmin + P[i].from : zmax + P[i].from;
+        *lo = clampi(z, zmin, zmax), *hi = zmax;
+        return 1;
+    }
+    return 0;
 }
 
-static wg_status mbtiles(om *m, const double b[4]) {
-    wg_ctx *ctx = m->ctx;
+/* What a worker does: the vector tiles (one task), or one layer's GeoJSON
+ * copy. Workers read onemap.gpkg through their own read-only handle (a
+ * GDAL dataset is used by one thread at a time) and report failures in
+ * their task, never through the context, which belongs to the caller's
+ * thread. */
+typedef struct task {
+    const char *layer; /* NULL: the vector tiles */
+    double seconds;
+    int failed;
+    char msg[600];
+} task;
+
+typedef struct fanout {
+    const om *m;
+    char gpkg[4200];
+    int zmin, zmax;
+    task *t;
+    size_t n;
+    atomic_size_t next, done;
+    atomic_int stop; /* a task failed or the caller was interrupted: start no more */
+} fanout;
+
+static void task_fail(task *t, const char *what) {
+    t->failed = 1;
+    snprintf(t->msg, sizeof t->msg, "%s: %s", what, wg_gdal_msg());
+}
+
+static void geojson_task(fanout *f, GDALDatasetH src, task *t) {
+    char path[4400], what[300];
+    snprintf(path, sizeof path, "%s/geojson/%s.geojson", f->m->stage, t->layer);
+    snprintf(what, sizeof what, "cannot write geojson/%s.geojson", t->layer);
+    GDALDriverH drv = GDALGetDriverByName("GeoJSON");
+    OGRLayerH l = GDALDatasetGetLayerByName(src, t->layer);
+    GDALDatasetH ds = drv && l ? GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, NULL) : NULL;
+    if (!ds || !GDALDatasetCopyLayer(ds, l, t->layer, (char **)wg_export_lco("GeoJSON")))
+        task_fail(t, what);
+    if (ds) {
+        CPLErrorReset();
+        GDALClose(ds);
+        if (!t->failed && CPLGetLastErrorType() >= CE_Failure) task_fail(t, what);
+    }
+}
+
+/* The `grids` tile layer: the grids with the figures of grid_stats and
+ * coverage (when those layers exist) joined on the grid code. */
+static OGRLayerH grids_with_figures(const om *m, GDALDatasetH src) {
+    int stats = 0, cov = 0;
+    for (size_t i = 0; i < m->rep->nlayers; i++) {
+        stats |= !strcmp(m->rep->layers[i].name, "grid_stats");
+        cov |= !strcmp(m->rep->layers[i].name, "coverage");
+    }
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT g.*%s%s FROM grids g%s%s",
+             stats ? ", s.count, s.count_km2, s.open, s.overdue, s.class" : "",
+             cov ? ", c.status AS coverage, c.area_share AS cover_area, c.incident_share AS "
+                   "cover_incidents" : "",
+             stats ? " LEFT JOIN grid_stats s ON s.code = g.code" : "",
+             cov ? " LEFT JOIN coverage c ON c.code = g.code" : "");
+    return GDALDatasetExecuteSQL(src, sql, NULL, NULL);
+}
+
+static void mbtiles_task(fanout *f, GDALDatasetH src, task *t) {
+    const wg_onemap_report *r = f->m->rep;
+    GDALDriverH drv = GDALGetDriverByName("MVT");
+    char path[4200], zmin_s[32], zmax_s[32];
+    snprintf(path, sizeof path, "%s/onemap.mbtiles", f->m->stage);
+    snprintf(zmin_s, sizeof zmin_s, "MINZOOM=%d", f->zmin);
+    snprintf(zmax_s, sizeof zmax_s, "MAXZOOM=%d", f->zmax);
+    const char *dsco[] = {"FORMAT=MBTILES", zmin_s, zmax_s, "NAME=onemap",
+                          "DESCRIPTION=wangge one map", NULL};
+    GDALDatasetH ds = drv ? GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, (char **)dsco) : NULL;
+    if (!ds) {
+        task_fail(t, "cannot create onemap.mbtiles");
+        return;
+    }
+    for (size_t i = 0; i < r->nlayers && !t->failed && !atomic_load(&f->stop); i++) {
+        const char *name = r->layers[i].name;
+        if (!r->layers[i].tiled) continue;
+        char lo[32], hi[32], what[200];
+        snprintf(lo, sizeof lo, "MINZOOM=%d", r->layers[i].minzoom);
+        snprintf(hi, sizeof hi, "MAXZOOM=%d", r->layers[i].maxzoom);
+        const char *lco[] = {lo, hi, NULL};
+        snprintf(what, sizeof what, "cannot tile %s", name);
+        int grids = !strcmp(name, "grids");
+        OGRLayerH l = grids ? grids_with_figures(f->m, src) : GDALDatasetGetLayerByName(src, name);
+        if (!l || !GDALDatasetCopyLayer(ds, l, name, (char **)lco)) task_fail(t, what);
+        if (l && grids) GDALDatasetReleaseResultSet(src, l);
+    }
+    CPLErrorReset();
+    GDALClose(ds); /* the tiles are built here */
+    if (!t->failed && CPLGetLastErrorType() >= CE_Failure)
+        task_fail(t, "cannot finish onemap.mbtiles");
+}
+
+static void *worker(void *arg) {
+    fanout *f = arg;
+    CPLPushErrorHandler(CPLQuietErrorHandler); /* per thread: messages go into the task */
+    for (;;) {
+        size_t i = atomic_fetch_add(&f->next, 1);
+        if (i >= f->n || atomic_load(&f->stop)) break;
+        task *t = &f->t[i];
+        double t0 = now_s();
+        CPLErrorReset();
+        GDALDatasetH src = GDALOpenEx(f->gpkg, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, NULL, NULL);
+        if (!src) task_fail(t, "cannot reopen onemap.gpkg");
+        else if (t->layer) geojson_task(f, src, t);
+        else mbtiles_task(f, src, t);
+        if (src) GDALClose(src);
+        t->seconds = now_s() - t0;
+        if (t->failed) atomic_store(&f->stop, 1);
+        atomic_fetch_add(&f->done, 1);
+    }
+    CPLPopErrorHandler();
+    return NULL;
+}
+
+/* The zoom range of the tiles, and each layer's (tile_plan). */
+static wg_status zooms(om *m, const double b[4]) {
     double midlat = (b[1] + b[3]) / 2 * M_PI / 180;
     double span = fmax(b[2] - b[0], (b[3] - b[1]) / fmax(cos(midlat), 0.01));
     int zmin = m->o->minzoom > 0 ? m->o->minzoom
                                  : clampi((int)floor(log2(360.0 / fmax(span, 1e-6))), 0, 14);
-    int zmax = m->o->maxzoom > 0 ? m->o->maxzoom : clampi(zmin + 6, zmin, 16);
+    int zmax = m->o->maxzoom > 0 ? m->o->maxzoom : clampi(zmin + 5, zmin, 16);
     if (zmax < zmin)
-        return wg_err(ctx, WG_ERR_INVALID_ARG, "maxzoom %d is below minzoom %d", zmax, zmin);
+        return wg_err(m->ctx, WG_ERR_INVALID_ARG, "maxzoom %d is below minzoom %d", zmax, zmin);
     m->rep->minzoom = zmin, m->rep->maxzoom = zmax;
-    GDALDriverH drv = GDALGetDriverByName("MVT");
-    if (!drv) return wg_err(ctx, WG_ERR_GDAL, "this GDAL has no MVT driver");
-    char path[4200], zmin_s[32], zmax_s[32];
-    snprintf(path, sizeof path, "%s/onemap.mbtiles", m->stage);
-    snprintf(zmin_s, sizeof zmin_s, "MINZOOM=%d", zmin);
-    snprintf(zmax_s, sizeof zmax_s, "MAXZOOM=%d", zmax);
-    const char *dsco[] = {"FORMAT=MBTILES", zmin_s, zmax_s, "NAME=onemap",
-                          "DESCRIPTION=wangge one map", NULL};
-    const char *lco[] = {zmin_s, zmax_s, NULL};
-    GDALDatasetH ds = GDALCreate(drv, path, 0, 0, 0, GDT_Unknown, (char **)dsco);
-    wg_status rc = ds ? WG_OK
-                      : wg_err(ctx, WG_ERR_GDAL, "cannot create onemap.mbtiles: %s", wg_gdal_msg());
-    for (size_t i = 0; i < m->rep->nlayers && !rc; i++) {
-        const char *name = m->rep->layers[i].name;
-        if (!tiled(name)) continue;
-        OGRLayerH src = GDALDatasetGetLayerByName(m->gpkg, name);
-        if (!src || !GDALDatasetCopyLayer(ds, src, name, (char **)lco))
-            rc = wg_err(ctx, WG_ERR_GDAL, "cannot tile %s: %s", name, wg_gdal_msg());
-        m->rep->layers[i].tiled = 1;
+    for (size_t i = 0; i < m->rep->nlayers; i++)
+        m->rep->layers[i].tiled = tile_plan(m->rep->layers[i].name, zmin, zmax,
+                                            &m->rep->layers[i].minzoom,
+                                            &m->rep->layers[i].maxzoom);
+    return WG_OK;
+}
+
+/* Writes geojson/ and onemap.mbtiles from the closed onemap.gpkg on worker
+ * threads while this thread makes the heatmap. */
+static wg_status copies(om *m, const double b[4]) {
+    wg_ctx *ctx = m->ctx;
+    wg_status rc = zooms(m, b);
+    if (rc) return rc;
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/geojson", m->stage);
+    if (mkdir(dir, 0755) != 0)
+        return wg_err(ctx, WG_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+    if (!GDALGetDriverByName("GeoJSON") || !GDALGetDriverByName("MVT"))
+        return wg_err(ctx, WG_ERR_GDAL, "this GDAL lacks the GeoJSON or the MVT driver");
+    fanout *f = calloc(1, sizeof *f);
+    task *t = calloc(m->rep->nlayers + 1, sizeof *t);
+    if (!f || !t) {
+        free(f), free(t);
+        return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
     }
-    if (ds) {
-        CPLErrorReset();
-        GDALClose(ds); /* the tiles are built here */
-        if (!rc && CPLGetLastErrorType() >= CE_Failure)
-            rc = wg_err(ctx, WG_ERR_GDAL, "cannot finish onemap.mbtiles: %s", wg_gdal_msg());
+    f->m = m, f->t = t, f->zmin = m->rep->minzoom, f->zmax = m->rep->maxzoom;
+    snprintf(f->gpkg, sizeof f->gpkg, "%s/onemap.gpkg", m->stage);
+    /* the longest tasks first: the tiles, then the layers with the most vertices */
+    static const char *const big[] = {"service_areas", "incidents", "coverage_gaps"};
+    f->n = 1;
+    for (size_t k = 0; k <= sizeof big / sizeof big[0]; k++)
+        for (size_t i = 0; i < m->rep->nlayers; i++) {
+            const char *name = m->rep->layers[i].name;
+            int isbig = 0;
+            for (size_t j = 0; j < sizeof big / sizeof big[0]; j++) isbig |= !strcmp(name, big[j]);
+            if (k < sizeof big / sizeof big[0] ? !strcmp(name, big[k]) : !isbig)
+                t[f->n++].layer = name;
+        }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nthreads = (size_t)(ncpu < 2 ? 2 : ncpu > 8 ? 8 : ncpu);
+    if (nthreads > f->n) nthreads = f->n;
+    pthread_t th[8];
+    size_t started = 0;
+    for (; started < nthreads; started++)
+        if (pthread_create(&th[started], NULL, worker, f) != 0) break;
+    if (!started) worker(f); /* no thread to be had: do it all here */
+    rc = heatmap(m, b);
+    phase(m, "heatmap");
+    /* wait, letting the caller interrupt */
+    while (atomic_load(&f->done) < f->n && !atomic_load(&f->stop)) {
+        if (!rc && wg_progress(ctx, "onemap", (uint64_t)m->step, STEPS))
+            rc = wg_err(ctx, WG_ERR_INTERRUPTED, "onemap interrupted");
+        if (rc) atomic_store(&f->stop, 1);
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
     }
-    if (!rc) rc = count_tiles(m, path);
+    for (size_t i = 0; i < started; i++) pthread_join(th[i], NULL);
+    double gj = 0, tiles = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        if (!rc && t[i].failed) rc = wg_err(ctx, WG_ERR_GDAL, "%s", t[i].msg);
+        if (t[i].layer) gj += t[i].seconds;
+        else tiles = t[i].seconds;
+    }
+    if (!rc && atomic_load(&f->done) < f->n)
+        rc = wg_err(ctx, WG_ERR_INTERRUPTED, "onemap interrupted");
+    free(t), free(f);
+    phase(m, "copies");
+    /* the workers' own times (they overlap the heatmap and each other) */
+    phase_set(m, "mbtiles", tiles);
+    phase_set(m, "geojson", gj);
+    if (!rc) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/onemap.mbtiles", m->stage);
+        rc = count_tiles(m, path);
+    }
     return rc;
 }
 
@@ -403,7 +650,7 @@ wg_status wg_onemap(wg_ws *ws, const char *dir, const wg_onemap_opts *opts,
     om m;
     memset(&m, 0, sizeof m);
     m.ws = ws, m.ctx = ctx, m.o = o, m.rep = &rep;
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     char a[4096], bcopy[4096], parent[4096], base[1024];
     snprintf(a, sizeof a, "%s", dir);
     snprintf(bcopy, sizeof bcopy, "%s", dir);
@@ -419,6 +666,7 @@ wg_status wg_onemap(wg_ws *ws, const char *dir, const wg_onemap_opts *opts,
     if (mkdir(m.stage, 0755) != 0)
         return wg_err(ctx, WG_ERR_IO, "cannot write in %s: %s", parent, strerror(errno));
     double b[4];
+    m.t_phase = t0;
     wg_status rc = extent(&m, b);
     wg_gdal_init();
     GDALDriverH gp = GDALGetDriverByName("GPKG");
@@ -428,22 +676,27 @@ wg_status wg_onemap(wg_ws *ws, const char *dir, const wg_onemap_opts *opts,
     if (!rc && !(m.gpkg = gp ? GDALCreate(gp, path, 0, 0, 0, GDT_Unknown, NULL) : NULL))
         rc = wg_err(ctx, WG_ERR_GDAL, "cannot create onemap.gpkg: %s", wg_gdal_msg());
     if (!rc) rc = units_layers(&m);
+    phase(&m, "units");
     if (!rc && !(rc = step(&m))) rc = points_layers(&m);
+    phase(&m, "points");
     if (!rc && !(rc = step(&m))) rc = stats_layer(&m);
+    phase(&m, "grid_stats");
     if (!rc && !(rc = step(&m))) rc = service_layers(&m);
-    if (!rc && !(rc = step(&m))) rc = heatmap(&m, b);
-    if (!rc && !(rc = step(&m))) rc = geojson_copies(&m);
-    if (!rc && !(rc = step(&m))) rc = mbtiles(&m, b);
-    if (m.gpkg) {
+    if (m.gpkg) { /* closed before the copies are made from it */
         CPLErrorReset();
         GDALClose(m.gpkg);
+        m.gpkg = NULL;
         if (!rc && CPLGetLastErrorType() >= CE_Failure)
             rc = wg_err(ctx, WG_ERR_GDAL, "cannot finish onemap.gpkg: %s", wg_gdal_msg());
     }
+    phase(&m, "service_copy");
+    if (!rc && !(rc = step(&m))) rc = copies(&m, b);
     wg_gdal_quiet_pop();
     if (!rc && !(rc = step(&m))) rc = publish(&m, dir, exists, parent, base);
+    phase(&m, "publish");
     if (rc) rm_tree(m.stage);
     rep.seconds = now_s() - t0;
+    rep.cpu_seconds = cpu_s() - c0;
     if (!rc && report) *report = rep;
     return rc;
 }

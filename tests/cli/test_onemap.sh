@@ -3,9 +3,11 @@
 # graph: GDAL reopens every output; each layer's feature count equals the
 # workspace's count (SQL on the workspace, not wangge) in the GeoPackage, its
 # GeoJSON copy and the JSON summary; GeoJSON is RFC 7946 (WGS84, lon first,
-# no crs member); the MBTiles has tiles at its min and max zoom; a Chinese
-# name reads back intact from the GeoPackage, the GeoJSON and (ogrinfo) the
-# MBTiles; every layer has its style in layer_styles; a failure half-way
+# no crs member); the MBTiles has tiles at its min and max zoom, each layer in
+# the zooms of the tile plan (micro-grids absent at minzoom), and its grids
+# layer carries each grid's incident count (SQL oracle) and coverage status;
+# a Chinese name reads back intact from the GeoPackage, the GeoJSON and
+# (ogrinfo) the MBTiles; every layer has its style in layer_styles; a failure half-way
 # leaves the previous bundle untouched and no staging folder behind.
 source "$(dirname "$0")/lib.sh"
 for tool in ogrinfo ogr2ogr gdalinfo; do
@@ -55,8 +57,15 @@ for name in want:
     if name in w:
         assert layers[name]["features"] == w[name] > 0, (name, layers[name], w[name])
 assert layers["service_areas"]["features"] == 2 and s["road_graph"] is True, s
-untiled = {"service_areas", "coverage_gaps", "incidents"}
+untiled = {"service_areas", "coverage_gaps", "incidents", "grid_stats", "coverage"}
 assert all(l["tiled"] == (n not in untiled) for n, l in layers.items()), layers
+# the zoom plan: every tiled layer down to maxzoom; fine layers start deeper
+zmin, zmax = s["mbtiles"]["minzoom"], s["mbtiles"]["maxzoom"]
+first = {"county": zmin, "towns": zmin, "villages": min(zmin + 2, zmax), "grids": min(zmin + 2, zmax),
+         "micro": max(zmin, zmax - 2), "exclusive": max(zmin, zmax - 2), "officers": max(zmin, zmax - 2)}
+assert {n: (l["minzoom"], l["maxzoom"]) for n, l in layers.items() if l["tiled"]} == \
+    {n: (z, zmax) for n, z in first.items()}, layers
+assert s["phases"]["copies"] >= 0 and s["cpu_seconds"] > 0, s
 assert s["mbtiles"]["tiles_minzoom"] > 0 and s["mbtiles"]["tiles_maxzoom"] > 0, s["mbtiles"]
 assert s["heatmap"]["points"] == w["incidents"], s["heatmap"]' "$WG_TMP/summary.json" "$WG_TMP/ws_counts.json"
 ok "JSON summary: 12 layers whose counts equal the workspace's"
@@ -112,12 +121,50 @@ zmin, zmax = s["mbtiles"]["minzoom"], s["mbtiles"]["maxzoom"]
 assert (int(meta["minzoom"]), int(meta["maxzoom"])) == (zmin, zmax) and meta["format"] == "pbf", meta
 n = dict(db.execute("SELECT zoom_level, count(*) FROM tiles GROUP BY zoom_level"))
 assert n.get(zmin, 0) > 0 and n.get(zmax, 0) > 0 and n[zmin] == s["mbtiles"]["tiles_minzoom"], n
-layers = {l["id"] for l in json.loads(meta["json"])["vector_layers"]}
-assert layers == {l["name"] for l in s["layers"] if l["tiled"]}, layers
+layers = {l["id"]: (l["minzoom"], l["maxzoom"]) for l in json.loads(meta["json"])["vector_layers"]}
+assert layers == {l["name"]: (l["minzoom"], l["maxzoom"]) for l in s["layers"] if l["tiled"]}, layers
 print("tiles per zoom", n)' "$WG_TMP/summary.json" "$dir/onemap.mbtiles"
 ok "MBTiles: tiles at the min and the max zoom, every tiled layer listed"
 expect_exit 0 ogrinfo -q "$dir/onemap.mbtiles" towns
 expect_contains "$OUT" "name (String) = $town_name"
+# micro-grids only at the deepest zooms: none in the minzoom tiles, all of them at maxzoom
+zmin=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["mbtiles"]["minzoom"])' "$WG_TMP/summary.json")
+expect_exit 0 ogrinfo -so -oo ZOOM_LEVEL="$zmin" "$dir/onemap.mbtiles" micro
+expect_contains "$OUT" "Feature Count: 0"
+expect_exit 0 ogrinfo -q "$dir/onemap.mbtiles" micro
+py 'import json, re, sys
+codes = set(re.findall(r"code \(String\) = (\S+)", open(sys.argv[1], encoding="utf-8").read()))
+assert len(codes) == json.load(open(sys.argv[2]))["micro"], len(codes)' "$OUT" "$WG_TMP/ws_counts.json"
+ok "micro-grids: none at minzoom, every one at maxzoom"
+# the grids tile layer carries each grid's incident count (SQL on the workspace) and coverage
+# status (the GeoPackage's coverage layer)
+"$PYTHON" - "$ws" >"$WG_TMP/grid_counts.txt" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+for code, n in db.execute("SELECT u.code, (SELECT count(*) FROM incidents i WHERE i.grid_code = u.code) "
+                          "FROM units u WHERE u.level = 'grid' AND u.valid_to IS NULL"):
+    print(code, n)
+PYEOF
+expect_exit 0 ogrinfo -q "$dir/onemap.mbtiles" grids
+cp "$OUT" "$WG_TMP/tile_grids.txt"
+expect_exit 0 ogrinfo -q "$gpkg" coverage
+cp "$OUT" "$WG_TMP/gpkg_coverage.txt"
+py 'import re, sys
+def feats(path):
+    out = {}
+    for block in open(path, encoding="utf-8").read().split("OGRFeature(")[1:]:
+        f = dict(re.findall(r"^  (\w+) \(\w+\) = (.*)$", block, re.M))
+        out.setdefault(f["code"], []).append(f)
+    return out
+tiles, cov = feats(sys.argv[1]), feats(sys.argv[2])
+want = dict(l.split() for l in open(sys.argv[3]))
+assert set(tiles) == set(want), (len(tiles), len(want))
+for code, fs in tiles.items():
+    for f in fs:
+        assert float(f["count"]) == int(want[code]), (code, f["count"], want[code])
+        assert f["coverage"] == cov[code][0]["status"], (code, f["coverage"])
+assert sum(int(n) for n in want.values()) > 0' "$WG_TMP/tile_grids.txt" "$WG_TMP/gpkg_coverage.txt" "$WG_TMP/grid_counts.txt"
+ok "grids tile layer: incident count per grid (SQL) and coverage status (gpkg) on every piece"
 
 # ---- the heatmap ---------------------------------------------------------------------
 expect_exit 0 gdalinfo "$dir/heatmap.tif"
@@ -153,7 +200,9 @@ py 'import json, sys
 s = json.load(open(sys.argv[1]))
 names = [l["name"] for l in s["layers"]]
 assert "service_areas" not in names and len(names) == 9 and s["road_graph"] is False, names
-assert (s["mbtiles"]["minzoom"], s["mbtiles"]["maxzoom"]) == (11, 13)' "$OUT"
+assert (s["mbtiles"]["minzoom"], s["mbtiles"]["maxzoom"]) == (11, 13)
+z = {l["name"]: (l["minzoom"], l["maxzoom"]) for l in s["layers"] if l["tiled"]}
+assert z["county"] == (11, 13) and z["grids"] == (13, 13) and z["micro"] == (11, 13), z' "$OUT"
 ok "without a road graph: 9 layers and a note; the bundle was replaced"
 [ ! -e "$dir/geojson/service_areas.geojson" ] || fail "the old bundle's files survived the replacement"
 ok "nothing of the old bundle left"

@@ -20,20 +20,28 @@ static void help(FILE *out) {
         "  heatmap.tif       kernel density of the incidents (`heatmap --extent grids`)\n"
         "  heatmap.png       ... coloured, with heatmap.pgw and heatmap_legend.png\n"
         "  geojson/L.geojson every layer as GeoJSON (RFC 7946: WGS84, lon first)\n"
-        "  onemap.mbtiles    Mapbox vector tiles of every layer but service_areas,\n"
-        "                    coverage_gaps and incidents (too slow for GDAL's MVT writer;\n"
-        "                    coverage, grid_stats and the heatmap show them in tiles)\n"
+        "  onemap.mbtiles    Mapbox vector tiles. Zoom plan (a map client overzooms the\n"
+        "                    deepest tiles): county, towns from minzoom; villages, grids\n"
+        "                    from minzoom+2; micro, exclusive, officers at the deepest\n"
+        "                    three zooms. The grids tile layer carries grid_stats' figures\n"
+        "                    (count, count_km2, open, overdue, class) and coverage's\n"
+        "                    (coverage = full|partial|none, cover_area, cover_incidents).\n"
+        "                    Not tiled: service_areas, coverage_gaps, incidents (too slow\n"
+        "                    for GDAL's MVT writer; the heatmap shows the incidents)\n"
+        "The GeoJSON copies and the tiles are written on worker threads (one per CPU,\n"
+        "at most 8) beside the heatmap.\n"
         "DIR is built in a hidden folder beside it and renamed at the end: a failure\n"
         "leaves nothing half-written. An existing DIR is replaced only when it is empty\n"
         "or holds an earlier bundle (onemap.gpkg). A JSON summary (layers, feature\n"
-        "counts, paths) is printed on stdout; progress on stderr.\n\n"
+        "counts, tile zooms, paths, seconds per phase) is printed on stdout; progress\n"
+        "on stderr.\n\n"
         "  -o DIR          output folder (required)\n"
         "  --radius M      heatmap kernel radius, metres (default 250)\n"
         "  --pixel M       heatmap pixel, metres (default: the county's longer side / 2000,\n"
         "                  at least 10)\n"
         "  --minzoom Z     vector tiles' zoom range (default: from the extent: minzoom is\n"
         "  --maxzoom Z       the zoom at which the county spans about one tile, maxzoom\n"
-        "                    six levels deeper, at most 16)\n"
+        "                    five levels deeper, at most 16)\n"
         "  --minutes A,B   service areas' minutes (default 10,30; coverage uses A)\n"
         "Exit status: 0 ok, 1 failure, 2 usage error.\n");
 }
@@ -65,6 +73,10 @@ static void print_json(const char *dir, const wg_onemap_report *r) {
         snprintf(p, sizeof p, "%s/geojson/%s.geojson", dir, r->layers[i].name);
         cJSON_AddStringToObject(l, "geojson", p);
         cJSON_AddBoolToObject(l, "tiled", r->layers[i].tiled);
+        if (r->layers[i].tiled) {
+            cJSON_AddNumberToObject(l, "minzoom", r->layers[i].minzoom);
+            cJSON_AddNumberToObject(l, "maxzoom", r->layers[i].maxzoom);
+        }
         cJSON_AddItemToArray(ls, l);
     }
     cJSON *h = cJSON_AddObjectToObject(j, "heatmap");
@@ -88,6 +100,10 @@ static void print_json(const char *dir, const wg_onemap_report *r) {
     cJSON_AddBoolToObject(j, "road_graph", r->graph);
     cJSON_AddStringToObject(j, "note", r->note);
     cJSON_AddNumberToObject(j, "seconds", r->seconds);
+    cJSON_AddNumberToObject(j, "cpu_seconds", round(r->cpu_seconds * 1000) / 1000);
+    cJSON *ph = cJSON_AddObjectToObject(j, "phases");
+    for (size_t i = 0; i < r->nphases; i++)
+        cJSON_AddNumberToObject(ph, r->phases[i].name, round(r->phases[i].seconds * 1000) / 1000);
     cli_json_out(j, 0);
 }
 

@@ -1561,7 +1561,8 @@ typedef struct wg_onemap_opts {
     double radius;      /* heatmap kernel radius, m; 0 = 250 */
     double pixel;       /* heatmap pixel, m; 0 = the county's longer side / 2000, at least 10 */
     int minzoom, maxzoom; /* vector tiles; 0 = from the extent: minzoom is the zoom at which the
-                           * county spans about one tile, maxzoom six levels deeper, at most 16 */
+                           * county spans about one tile, maxzoom five levels deeper, at most 16
+                           * (map clients overzoom the deepest tiles) */
     double minutes[2];  /* service areas from the officers' stations; 0 = 10 and 30 minutes
                          * (coverage uses the first) */
 } wg_onemap_opts;
@@ -1574,10 +1575,14 @@ typedef struct wg_onemap_report {
     struct {
         char name[32];
         int64_t features;
-        int tiled; /* 1: in onemap.mbtiles too. All but service_areas, coverage_gaps and
-                    * incidents: GDAL's MVT writer spends minutes on one polygon with
-                    * hundreds of holes and on a county's 200,000 points; coverage,
-                    * grid_stats and the heatmap show the same in tiles */
+        int tiled; /* 1: a layer of onemap.mbtiles too, from zoom minzoom to maxzoom:
+                    * county, towns (from the tiles' minzoom), villages, grids (minzoom + 2;
+                    * the grids tile layer carries grid_stats' and coverage's figures),
+                    * micro, exclusive, officers (the deepest three zooms). Not tiled:
+                    * service_areas, coverage_gaps (one polygon with thousands of holes)
+                    * and incidents (GDAL's MVT writer is far too slow on 200,000 points;
+                    * the heatmap and the grids' figures show them) */
+        int minzoom, maxzoom;
     } layers[WG_ONEMAP_MAX_LAYERS]; /* in onemap.gpkg and geojson/NAME.geojson */
     int graph;                     /* 1: a road graph existed; service areas were written */
     int minzoom, maxzoom;
@@ -1586,6 +1591,12 @@ typedef struct wg_onemap_report {
     double radius, pixel;
     char note[512];                /* what was skipped and why, or "" */
     double seconds;
+    double cpu_seconds;            /* CPU time of the process (all threads) */
+    size_t nphases;                /* wall-clock seconds per phase, in order: units, points, */
+    struct {                       /* grid_stats, service, gpkg_close, heatmap, copies (the */
+        char name[24];             /* GeoJSON copies and the tiles, on worker threads beside */
+        double seconds;            /* the heatmap), then the workers' own times: mbtiles, */
+    } phases[16];                  /* geojson (summed over layers), then publish */
 } wg_onemap_report;
 
 /* Writes everything the command center loads into the folder `dir`:
