@@ -214,6 +214,34 @@ int main(void) {
     CHECK(one_int(empty, "SELECT rtreecheck('idx_incidents_geom') = 'ok'") == 1);
     wg_ws_close(empty);
 
+    /* The OGR path with typed fields (GeoJSON numbers): each value read is
+     * its own, not the feature's last formatted number. (No times here:
+     * GDAL's GeoJSON reader turns RFC 3339 strings into its own DateTime,
+     * formatted '2025/03/03 18:00:00+08'.) */
+    wg_ws *typed = county_ws(ctx, "store_typed.sqlite");
+    PJ_COORD c = proj_trans(to_ll, PJ_FWD, proj_coord(T_X0 + 700, T_Y0 + 300, 0, 0));
+    char gjs[1024];
+    snprintf(gjs, sizeof gjs,
+             "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\","
+             "\"properties\":{\"incident_id\":101,\"reported_at\":\"2025-03-03T09:00:00+08:00\","
+             "\"category\":7,\"status\":\"handled\","
+             "\"satisfaction\":4},\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.9f,%.9f]}}]}",
+             c.xy.x, c.xy.y);
+    write_file(tpath("store_typed.geojson"), gjs);
+    wg_place_opts to;
+    memset(&to, 0, sizeof to);
+    to.tolerance_m = -1;
+    to.store = 1;
+    to.status_field = "status";
+    to.satisfaction_field = "satisfaction";
+    CHECK_OK(ctx, wg_place_file(typed, tpath("store_typed.geojson"), tpath("store_typed.gpkg"),
+                                &to, &r));
+    CHECK(r.stored == 1);
+    CHECK(one_int(typed, "SELECT count(*) FROM incidents WHERE ext_id = '101' AND category = '7' "
+                         "AND satisfaction = 4 AND status = 'handled' AND "
+                         "grid_code = '320724100201001'") == 1);
+    wg_ws_close(typed);
+
     proj_destroy(to_ll);
     wg_ws_close(fast);
     wg_ws_close(ogr);

@@ -325,17 +325,40 @@ static wg_status store_cols_find(wg_ctx *ctx, OGRFeatureDefnH d, const wg_place_
     return rc;
 }
 
-static const char *field_or_null(OGRFeatureH f, int i) {
-    return i >= 0 && OGR_F_IsFieldSetAndNotNull(f, i) ? OGR_F_GetFieldAsString(f, i) : NULL;
+/* Copies the fields storing reads into `raw` (a number's text lives in the
+ * feature only until its next field is formatted) and points v[] at them. */
+static int copy_fields(OGRFeatureH f, const int idx[7], wg_store_buf *raw, const char *v[7]) {
+    size_t off[7];
+    raw->n = 0;
+    for (int k = 0; k < 7; k++) {
+        off[k] = (size_t)-1;
+        if (idx[k] < 0 || !OGR_F_IsFieldSetAndNotNull(f, idx[k])) continue;
+        const char *s = OGR_F_GetFieldAsString(f, idx[k]);
+        size_t n = strlen(s) + 1;
+        if (raw->n + n > raw->cap) {
+            size_t cap = (raw->n + n) * 2 + 256;
+            char *p = realloc(raw->p, cap);
+            if (!p) return -1;
+            raw->p = p;
+            raw->cap = cap;
+        }
+        memcpy(raw->p + raw->n, s, n);
+        off[k] = raw->n;
+        raw->n += n;
+    }
+    for (int k = 0; k < 7; k++) v[k] = off[k] == (size_t)-1 ? NULL : raw->p + off[k];
+    return 0;
 }
 
 static wg_status store_row(wg_ws *ws, wg_store *s, const store_cols *sc, const row *r,
-                           int has_crs_field, const char *crs, wg_store_buf *b) {
-    wg_store_in in = {field_or_null(r->f, sc->id_i),     field_or_null(r->f, sc->time_i),
-                      field_or_null(r->f, sc->cat_i),    field_or_null(r->f, sc->desc_i),
-                      has_crs_field ? r->crs : NULL,     field_or_null(r->f, sc->status_i),
-                      field_or_null(r->f, sc->closed_i), field_or_null(r->f, sc->sat_i),
-                      crs};
+                           int has_crs_field, const char *crs, wg_store_buf *raw,
+                           wg_store_buf *b) {
+    const int idx[7] = {sc->id_i,     sc->time_i,   sc->cat_i, sc->desc_i,
+                        sc->status_i, sc->closed_i, sc->sat_i};
+    const char *v[7];
+    if (copy_fields(r->f, idx, raw, v))
+        return wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory storing row %lld", (long long)r->line);
+    wg_store_in in = {v[0], v[1], v[2], v[3], has_crs_field ? r->crs : NULL, v[4], v[5], v[6], crs};
     wg_store_rec rec;
     b->n = 0;
     wg_status rc = wg_store_rec_make(ws->ctx, s->rules, &in, &r->pl, r->c.lon, r->c.lat, r->line,
@@ -424,7 +447,7 @@ wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
     wg_store sto;
     memset(&sto, 0, sizeof sto);
     store_cols scols = {-1, -1, -1, -1, -1, -1, -1};
-    wg_store_buf sbuf = {0};
+    wg_store_buf sbuf = {0}, sraw = {0};
     row *rows = calloc(CHUNK, sizeof *rows);
     size_t n = 0;
     int storing = 0;
@@ -479,7 +502,7 @@ wg_status wg_place_file(wg_ws *ws, const char *input, const char *output,
                     rc = write_row(ctx, &out, r);
                     if (!rc && storing) {
                         rc = store_row(ws, &sto, &scols, r, o.crs_field != NULL,
-                                       o.crs ? o.crs : "wgs84", &sbuf);
+                                       o.crs ? o.crs : "wgs84", &sraw, &sbuf);
                         rep.stored += !rc;
                     }
                 } else {
@@ -502,6 +525,7 @@ done:
     free(rows);
     wg_coord_cache_free(&cs.cache);
     wg_store_buf_free(&sbuf);
+    wg_store_buf_free(&sraw);
     /* Flush the files, then commit the store, then move the files into
      * place: on any failure before the last step neither is kept. The
      * flush (a GeoPackage builds its spatial index then) and the indexing

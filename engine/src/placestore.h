@@ -71,7 +71,9 @@ typedef struct wg_store {
      * builds it beside the inserts, with SQLite's own R*Tree module in a
      * private in-memory database; wg_store_index() then copies that
      * tree's tables into the workspace's (as GDAL does for GeoPackages)
-     * instead of inserting every row into the index after the batch. */
+     * instead of inserting every row into the index after the batch.
+     * WG_STORE_NO_SIDE_INDEX=1 in the environment turns it off (tests
+     * compare both ways). */
     wg_side_rtree *side;
 } wg_store;
 
