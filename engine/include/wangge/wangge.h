@@ -1610,7 +1610,9 @@ typedef struct wg_onemap_report {
  * renamed to `dir` at the end: a failure leaves `dir` as it was. An
  * existing `dir` is replaced only if it is empty or holds onemap.gpkg
  * (an earlier bundle); otherwise WG_ERR_INVALID_ARG. Progress is reported
- * as "onemap" (steps). `rep` may be NULL. */
+ * as "onemap" (steps), always from the calling thread; the GeoJSON copies
+ * and the tiles are written on worker threads of their own (one per CPU, at
+ * most 8), which use neither `ws` nor its context. `rep` may be NULL. */
 WG_API wg_status wg_onemap(wg_ws *ws, const char *dir, const wg_onemap_opts *opts,
                            wg_onemap_report *rep);
 
