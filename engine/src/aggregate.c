@@ -363,17 +363,6 @@ static long hex_cell(agg *a, double x, double y) {
 
 /* ---- counting ------------------------------------------------------------- */
 
-static int has_column(wg_ws *ws, const char *name) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(ws->db, "SELECT 1 FROM pragma_table_info('incidents') WHERE name = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return found;
-}
-
 static long category_index(agg *a, const char *cat) {
     if (!cat) cat = "";
     for (size_t i = 0; i < a->ncat; i++)
@@ -408,14 +397,15 @@ static void at_time(const char *at, char out[32]) {
 static wg_status count_incidents(agg *a, wg_aggregate_report *rep) {
     wg_ctx *ctx = a->ctx;
     int hex = a->o->by == WG_AGG_HEX;
-    int have_deadline = has_column(a->ws, "deadline");
+    int have_deadline = wg_ws_has_column(a->ws, "incidents", "deadline");
+    const char *overdue =
+        wg_incident_is_overdue_sql(wg_ws_has_column(a->ws, "incidents", "dispatch_deadline"));
     char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT MbrMinX(geom), MbrMinY(geom), %s, category, %s, %s FROM incidents "
              "WHERE 1%s%s%s%s",
              hex ? "NULL" : AGG_COLUMN[a->o->by], wg_incident_is_open_sql(),
-             have_deadline ? wg_incident_is_overdue_sql(has_column(a->ws, "dispatch_deadline"))
-                           : "0",
+             have_deadline ? overdue : "0",
              hex ? " AND geom IS NOT NULL" : "",
              a->o->from ? " AND substr(reported_at, 1, 10) >= :from" : "",
              a->o->to ? " AND substr(reported_at, 1, 10) <= :to" : "",
@@ -732,12 +722,7 @@ wg_status wg_aggregate(wg_ws *ws, const wg_aggregate_opts *o, const char *path,
     if (!ds) rc = wg_err(ctx, WG_ERR_GDAL, "cannot create %s: %s", path, wg_gdal_msg());
     if (!rc) rc = wg_aggregate_to(ws, o, ds, lname, wg_export_lco(drv_name), &rep, &qml);
     if (!rc && gpkg) rc = wg_gpkg_style_add(ctx, ds, lname, "geom", lname, qml);
-    if (ds) {
-        CPLErrorReset();
-        GDALClose(ds);
-        if (!rc && CPLGetLastErrorType() >= CE_Failure)
-            rc = wg_err(ctx, WG_ERR_GDAL, "cannot finish %s: %s", path, wg_gdal_msg());
-    }
+    rc = wg_gdal_close_checked(ctx, ds, rc, path);
     wg_gdal_quiet_pop();
     if (!rc && !gpkg) {
         char qpath[8500];

@@ -172,17 +172,6 @@ wg_status wg_export_officers_to(wg_ws *ws, GDALDatasetH ds, const char *name,
     return in_transaction(ws->ctx, ds, name, write_officers(ws, l, written));
 }
 
-static int column_exists(wg_ws *ws, const char *table, const char *col) {
-    sqlite3_stmt *st = NULL;
-    char sql[160];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = ?", table);
-    if (sqlite3_prepare_v2(ws->db, sql, -1, &st, NULL) != SQLITE_OK) return 0;
-    sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return found;
-}
-
 wg_status wg_export_incidents_to(wg_ws *ws, GDALDatasetH ds, const char *name,
                                  const char *const *lco, int64_t *written) {
     wg_ctx *ctx = ws->ctx;
@@ -199,7 +188,7 @@ wg_status wg_export_incidents_to(wg_ws *ws, GDALDatasetH ds, const char *name,
     size_t o = (size_t)snprintf(sql, sizeof sql, "SELECT id, X(geom), Y(geom)");
     int have[NCOLS];
     for (int i = 0; i < NCOLS && !rc; i++) {
-        have[i] = column_exists(ws, "incidents", cols[i]);
+        have[i] = wg_ws_has_column(ws, "incidents", cols[i]);
         o += (size_t)snprintf(sql + o, sizeof sql - o, ", %s", have[i] ? cols[i] : "NULL");
         rc = add_field(ctx, l, cols[i], OFTString);
     }
@@ -279,12 +268,7 @@ wg_status wg_export_layer(wg_ws *ws, wg_layer layer, const char *path, const cha
         if (!rc && GDALDatasetCommitTransaction(ds) == OGRERR_FAILURE)
             rc = wg_err(ctx, WG_ERR_GDAL, "cannot write %s: %s", path, wg_gdal_msg());
     }
-    if (ds) {
-        CPLErrorReset();
-        GDALClose(ds); /* flushes; returns void before GDAL 3.8 */
-        if (!rc && CPLGetLastErrorType() >= CE_Failure)
-            rc = wg_err(ctx, WG_ERR_GDAL, "cannot finish %s: %s", path, wg_gdal_msg());
-    }
+    rc = wg_gdal_close_checked(ctx, ds, rc, path);
     wg_gdal_quiet_pop();
     OSRDestroySpatialReference(srs);
     wg_status rc2 = wg_staging_close(ctx, &sg, rc == WG_OK);

@@ -63,18 +63,6 @@ static int schema_ready(wg_ws *ws) {
     return ok;
 }
 
-static int has_column(wg_ws *ws, const char *name) {
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(ws->db, "SELECT 1 FROM pragma_table_info('incidents') WHERE name = ?",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        found = sqlite3_step(st) == SQLITE_ROW;
-    }
-    sqlite3_finalize(st);
-    return found;
-}
-
 wg_status wg_incidents_init(wg_ws *ws) {
     if (schema_ready(ws)) return WG_OK;
     if (ws->readonly)
@@ -84,7 +72,8 @@ wg_status wg_incidents_init(wg_ws *ws) {
     if (rc) return rc;
     if ((rc = wg_ws_exec(ws, INIT_SQL))) goto done;
     for (size_t i = 0; i < sizeof NEW_COLUMNS / sizeof NEW_COLUMNS[0]; i++) {
-        if (has_column(ws, NEW_COLUMNS[i])) continue; /* another process was quicker */
+        /* another process may have been quicker */
+        if (wg_ws_has_column(ws, "incidents", NEW_COLUMNS[i])) continue;
         char sql[96];
         snprintf(sql, sizeof sql, "ALTER TABLE incidents ADD COLUMN %s TEXT", NEW_COLUMNS[i]);
         if ((rc = wg_ws_exec(ws, sql))) goto done;

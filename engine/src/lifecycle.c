@@ -64,19 +64,6 @@ int wg_lifecycle_ready(wg_ws *ws) {
     return ok;
 }
 
-static int has_column(wg_ws *ws, const char *table, const char *name) {
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = ?", table);
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(ws->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        found = sqlite3_step(st) == SQLITE_ROW;
-    }
-    sqlite3_finalize(st);
-    return found;
-}
-
 wg_status wg_lifecycle_init(wg_ws *ws) {
     if (wg_lifecycle_ready(ws)) return WG_OK;
     if (ws->readonly)
@@ -86,7 +73,7 @@ wg_status wg_lifecycle_init(wg_ws *ws) {
     wg_status rc = wg_incidents_init(ws);
     if (rc || (rc = wg_ws_begin(ws))) return rc;
     for (size_t i = 0; i < NCOLUMNS && !rc; i++) {
-        if (has_column(ws, COLUMNS[i].table, COLUMNS[i].column)) continue;
+        if (wg_ws_has_column(ws, COLUMNS[i].table, COLUMNS[i].column)) continue;
         char sql[128];
         snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", COLUMNS[i].table,
                  COLUMNS[i].column, COLUMNS[i].type);

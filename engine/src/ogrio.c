@@ -31,6 +31,15 @@ void wg_gdal_quiet_push(void) {
 
 void wg_gdal_quiet_pop(void) { CPLPopErrorHandler(); }
 
+wg_status wg_gdal_close_checked(wg_ctx *ctx, GDALDatasetH ds, wg_status rc, const char *what) {
+    if (!ds) return rc;
+    CPLErrorReset();
+    GDALClose(ds); /* returns void before GDAL 3.8: the error state tells */
+    if (!rc && CPLGetLastErrorType() >= CE_Failure)
+        rc = wg_err(ctx, WG_ERR_GDAL, "cannot finish %s: %s", what, wg_gdal_msg());
+    return rc;
+}
+
 const char *wg_ogr_driver_for(wg_ctx *ctx, const char *path) {
     static const struct {
         const char *ext, *driver;

@@ -19,6 +19,12 @@ const char *wg_gdal_msg(void);
 void wg_gdal_quiet_push(void);
 void wg_gdal_quiet_pop(void);
 
+/* Closes `ds` (NULL is fine) -- which is when GDAL flushes and finishes
+ * many formats -- and turns a failure reported during the close into
+ * "cannot finish WHAT: <GDAL's message>", unless `rc` already holds an
+ * error. Returns the status to keep. */
+wg_status wg_gdal_close_checked(wg_ctx *ctx, GDALDatasetH ds, wg_status rc, const char *what);
+
 /* The OGR driver for an output path's extension (.geojson/.json, .shp,
  * .gpkg, .fgb, .csv), or NULL with a message naming the extension. */
 const char *wg_ogr_driver_for(wg_ctx *ctx, const char *path);

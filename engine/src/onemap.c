@@ -683,11 +683,8 @@ wg_status wg_onemap(wg_ws *ws, const char *dir, const wg_onemap_opts *opts,
     phase(&m, "grid_stats");
     if (!rc && !(rc = step(&m))) rc = service_layers(&m);
     if (m.gpkg) { /* closed before the copies are made from it */
-        CPLErrorReset();
-        GDALClose(m.gpkg);
+        rc = wg_gdal_close_checked(ctx, m.gpkg, rc, "onemap.gpkg");
         m.gpkg = NULL;
-        if (!rc && CPLGetLastErrorType() >= CE_Failure)
-            rc = wg_err(ctx, WG_ERR_GDAL, "cannot finish onemap.gpkg: %s", wg_gdal_msg());
     }
     phase(&m, "service_copy");
     if (!rc && !(rc = step(&m))) rc = copies(&m, b);

@@ -345,12 +345,7 @@ wg_status wg_stats_write(wg_ws *ws, const wg_stats_opts *o, const wg_stats_row *
     }
     if (!rc && GDALDatasetCommitTransaction(ds) == OGRERR_FAILURE)
         rc = wg_err(ctx, WG_ERR_GDAL, "cannot write %s: %s", path, wg_gdal_msg());
-    if (ds) {
-        CPLErrorReset();
-        GDALClose(ds);
-        if (!rc && CPLGetLastErrorType() >= CE_Failure)
-            rc = wg_err(ctx, WG_ERR_GDAL, "cannot finish %s: %s", path, wg_gdal_msg());
-    }
+    rc = wg_gdal_close_checked(ctx, ds, rc, path);
     wg_gdal_quiet_pop();
     sqlite3_finalize(gq);
     OSRDestroySpatialReference(srs);

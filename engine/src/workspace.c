@@ -93,6 +93,19 @@ wg_status wg_ws_sqlerr(wg_ws *ws, const char *what) {
     return wg_err(ws->ctx, WG_ERR_SQLITE, "workspace: %s: %s", what, sqlite3_errmsg(ws->db));
 }
 
+int wg_ws_has_column(wg_ws *ws, const char *table, const char *column) {
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(ws->db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 wg_status wg_ws_exec(wg_ws *ws, const char *sql) {
     char *msg = NULL;
     if (sqlite3_exec(ws->db, sql, NULL, NULL, &msg) != SQLITE_OK) {

@@ -15,6 +15,9 @@ struct wg_ws {
     PJ *from_metric; /* the inverse */
 };
 
+/* 1 if `table` has a column `column` (older workspaces lack some). */
+int wg_ws_has_column(wg_ws *ws, const char *table, const char *column);
+
 /* Runs SQL without results; on failure sets the message and returns WG_ERR_SQLITE. */
 wg_status wg_ws_exec(wg_ws *ws, const char *sql);
 
