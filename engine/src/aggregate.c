@@ -398,14 +398,14 @@ static wg_status count_incidents(agg *a, wg_aggregate_report *rep) {
     wg_ctx *ctx = a->ctx;
     int hex = a->o->by == WG_AGG_HEX;
     int have_deadline = wg_ws_has_column(a->ws, "incidents", "deadline");
-    const char *overdue =
+    const char *overdue_sql =
         wg_incident_is_overdue_sql(wg_ws_has_column(a->ws, "incidents", "dispatch_deadline"));
     char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT MbrMinX(geom), MbrMinY(geom), %s, category, %s, %s FROM incidents "
              "WHERE 1%s%s%s%s",
              hex ? "NULL" : AGG_COLUMN[a->o->by], wg_incident_is_open_sql(),
-             have_deadline ? overdue : "0",
+             have_deadline ? overdue_sql : "0",
              hex ? " AND geom IS NOT NULL" : "",
              a->o->from ? " AND substr(reported_at, 1, 10) >= :from" : "",
              a->o->to ? " AND substr(reported_at, 1, 10) <= :to" : "",
