@@ -19,6 +19,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$ROOT/tools/bench/lib.sh"
 REPEAT=2
 BASELINE=
 BUILD_IT=1
@@ -47,12 +48,7 @@ if [ ! -s "$WS" ] || [ ! -s "$WS.graph" ]; then
     mkdir -p "$GEN"
     "$BUILD/fixtures/wg_gencounty" --scale county --seed 42 -o "$GEN" >/dev/null
     q() { "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }; }
-    q "$WANGGE" init "$WS"
-    q "$WANGGE" import-grids "$WS" "$GEN/admin.shp" --level-field level --parent-field parent
-    q "$WANGGE" import-grids "$WS" "$GEN/grids.shp" --level grid --parent-field parent
-    q "$WANGGE" import-grids "$WS" "$GEN/micro.shp" --level micro --parent-field parent
-    q "$WANGGE" import-grids "$WS" "$GEN/exclusive.shp" --level exclusive --parent-field parent \
-        --kind-field kind
+    q load_units "$WANGGE" "$WS" "$GEN"
     q "$WANGGE" import-officers "$WS" "$GEN/officers.csv"
     q "$WANGGE" place "$WS" "$GEN/incidents.csv" -o "$OUT/onemap_placed.csv" --crs-field crs --store
     q "$WANGGE" roads "$WS" "$GEN/roads.shp"

@@ -99,14 +99,7 @@ say "generating the $SCALE county (seed $SEED) into $DATA"
 "$GEN" --scale "$SCALE" --seed "$SEED" -o "$DATA" >"$OUT/$SCALE.summary.json" 2>"$OUT/$SCALE.gen.log" ||
     { cat "$OUT/$SCALE.gen.log" >&2; die "wg_gencounty --scale $SCALE --seed $SEED failed"; }
 say "loading the workspace $WS"
-{
-    "$WANGGE" init "$WS" &&
-    "$WANGGE" import-grids "$WS" "$DATA/admin.shp" --level-field level --parent-field parent &&
-    "$WANGGE" import-grids "$WS" "$DATA/grids.shp" --level grid --parent-field parent &&
-    "$WANGGE" import-grids "$WS" "$DATA/micro.shp" --level micro --parent-field parent &&
-    "$WANGGE" import-grids "$WS" "$DATA/exclusive.shp" --level exclusive --parent-field parent \
-        --kind-field kind
-} >"$OUT/load.log" 2>&1 || { cat "$OUT/load.log" >&2; die "loading the workspace failed"; }
+load_units "$WANGGE" "$WS" "$DATA" >"$OUT/load.log" 2>&1 || { cat "$OUT/load.log" >&2; die "loading the workspace failed"; }
 
 # ---- 4. one WGS84 point file ---------------------------------------------------
 say "converting the first $NPOINTS incidents to WGS84 once ($PTS)"

@@ -82,12 +82,7 @@ if [ ! -s "$WS0" ]; then
     fi
     say "loading $WS0"
     rm -f "$WS0" "$WS0-wal" "$WS0-shm"
-    "$W" init "$WS0" >/dev/null
-    "$W" import-grids "$WS0" "$DATA/admin.shp" --level-field level --parent-field parent >/dev/null
-    "$W" import-grids "$WS0" "$DATA/grids.shp" --level grid --parent-field parent >/dev/null
-    "$W" import-grids "$WS0" "$DATA/micro.shp" --level micro --parent-field parent >/dev/null
-    "$W" import-grids "$WS0" "$DATA/exclusive.shp" --level exclusive --parent-field parent \
-        --kind-field kind >/dev/null
+    load_units "$W" "$WS0" "$DATA" >/dev/null
     "$W" import-officers "$WS0" "$DATA/officers.csv" >/dev/null
     "$W" roads "$WS0" "$DATA/roads.shp" >/dev/null
 fi

@@ -22,6 +22,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$ROOT/tools/bench/lib.sh"
 SCALE=county
 REPEAT=3
 BASE_BIN=
@@ -54,13 +55,7 @@ if [ ! -f "$CTY/incidents.csv" ]; then
 fi
 if [ ! -f "$BASE" ]; then
     echo "loading its grids into $BASE"
-    "$WANGGE" init "$BASE" >/dev/null
-    "$WANGGE" import-grids "$BASE" "$CTY/admin.shp" --level-field level --parent-field parent >/dev/null
-    for l in grids:grid micro:micro; do
-        "$WANGGE" import-grids "$BASE" "$CTY/${l%%:*}.shp" --level "${l#*:}" --parent-field parent >/dev/null
-    done
-    "$WANGGE" import-grids "$BASE" "$CTY/exclusive.shp" --level exclusive --parent-field parent \
-        --kind-field kind >/dev/null
+    load_units "$WANGGE" "$BASE" "$CTY" >/dev/null || { echo "loading $BASE failed" >&2; exit 1; }
 fi
 ROWS=$(($(wc -l <"$CTY/incidents.csv") - 1))
 RUN=$OUT/store-run

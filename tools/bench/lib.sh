@@ -56,3 +56,17 @@ pg_fresh_db() {
     local e
     for e in "$@"; do pg -c "CREATE EXTENSION $e" >/dev/null; done
 }
+
+# ---- the synthetic county ------------------------------------------------------
+# load_units WANGGE WS DIR -- a new workspace WS holding the county that
+# wg_gencounty wrote to DIR: admin units, grids, micro-grids, exclusive grids.
+# The commands' own output goes to stdout; returns non-zero at the first failure.
+load_units() {
+    local w=$1 ws=$2 dir=$3
+    "$w" init "$ws" &&
+        "$w" import-grids "$ws" "$dir/admin.shp" --level-field level --parent-field parent &&
+        "$w" import-grids "$ws" "$dir/grids.shp" --level grid --parent-field parent &&
+        "$w" import-grids "$ws" "$dir/micro.shp" --level micro --parent-field parent &&
+        "$w" import-grids "$ws" "$dir/exclusive.shp" --level exclusive --parent-field parent \
+            --kind-field kind
+}
