@@ -948,3 +948,22 @@ int wg_graph_snap(const wg_graph *g, int p, double lon, double lat, double max_m
     if (bt == 1 && k + 2 == g->edge_shp[be + 1]) out->frac = 1, out->along_m = len;
     return 1;
 }
+
+/* The point `at` metres along edge e (declared in graph.h). */
+void wg_graph_along(const wg_graph *g, uint32_t e, double at, double *lon, double *lat) {
+    uint32_t k0 = g->edge_shp[e], k1 = g->edge_shp[e + 1] - 1;
+    const double *cum = g->shp_cum, *ll = g->shp_ll;
+    if (at <= cum[k0]) {
+        *lon = ll[2 * k0], *lat = ll[2 * k0 + 1];
+        return;
+    }
+    if (at >= cum[k1]) {
+        *lon = ll[2 * k1], *lat = ll[2 * k1 + 1];
+        return;
+    }
+    uint32_t k = k0;
+    while (k + 1 < k1 && cum[k + 1] < at) k++;
+    double seg = cum[k + 1] - cum[k], t = seg > 0 ? (at - cum[k]) / seg : 0;
+    *lon = ll[2 * k] + t * (ll[2 * k + 2] - ll[2 * k]);
+    *lat = ll[2 * k + 1] + t * (ll[2 * k + 3] - ll[2 * k + 1]);
+}

@@ -406,4 +406,8 @@ typedef wg_status (*wg_iso_layer_fn)(wg_ctx *ctx, void *layer, void *user);
 wg_status wg_iso_write_layer(wg_ctx *ctx, const char *path, const char *layer, int gtype,
                              wg_iso_layer_fn fn, void *user);
 
+/* The lon/lat of the point `at` metres along edge e's polyline, from its
+ * start (clamped to the ends). */
+void wg_graph_along(const wg_graph *g, uint32_t e, double at, double *lon, double *lat);
+
 #endif

@@ -96,25 +96,6 @@ static void pb_end(pbuf *b) {
     if (p->npts < 2) b->npt = p->off, b->n--; /* a point: nothing travelled */
 }
 
-/* The point `at` metres along edge e. */
-static void along(const wg_graph *g, uint32_t e, double at, double *lon, double *lat) {
-    uint32_t k0 = g->edge_shp[e], k1 = g->edge_shp[e + 1] - 1;
-    const double *cum = g->shp_cum, *ll = g->shp_ll;
-    if (at <= cum[k0]) {
-        *lon = ll[2 * k0], *lat = ll[2 * k0 + 1];
-        return;
-    }
-    if (at >= cum[k1]) {
-        *lon = ll[2 * k1], *lat = ll[2 * k1 + 1];
-        return;
-    }
-    uint32_t k = k0;
-    while (k + 1 < k1 && cum[k + 1] < at) k++;
-    double seg = cum[k + 1] - cum[k], t = seg > 0 ? (at - cum[k]) / seg : 0;
-    *lon = ll[2 * k] + t * (ll[2 * k + 2] - ll[2 * k]);
-    *lat = ll[2 * k + 1] + t * (ll[2 * k + 3] - ll[2 * k + 1]);
-}
-
 /* Appends edge e from a to b metres (b < a: against the polyline) with
  * times t0 at a and t1 at b. */
 static void pb_edge(pbuf *b, const wg_graph *g, uint32_t e, double a, double bb, double t0,
@@ -123,7 +104,7 @@ static void pb_edge(pbuf *b, const wg_graph *g, uint32_t e, double a, double bb,
     uint32_t k0 = g->edge_shp[e], k1 = g->edge_shp[e + 1] - 1;
     double lon, lat;
     pb_begin(b, e, t0, t1);
-    along(g, e, a, &lon, &lat);
+    wg_graph_along(g, e, a, &lon, &lat);
     pb_point(b, lon, lat);
     if (bb > a) {
         for (uint32_t k = k0; k <= k1; k++)
@@ -132,7 +113,7 @@ static void pb_edge(pbuf *b, const wg_graph *g, uint32_t e, double a, double bb,
         for (uint32_t k = k1 + 1; k-- > k0;)
             if (g->shp_cum[k] < a && g->shp_cum[k] > bb) pb_point(b, g->shp_ll[2 * k], g->shp_ll[2 * k + 1]);
     }
-    along(g, e, bb, &lon, &lat);
+    wg_graph_along(g, e, bb, &lon, &lat);
     pb_point(b, lon, lat);
     pb_end(b);
 }

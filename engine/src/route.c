@@ -463,30 +463,11 @@ static void rb_point(rbuild *b, double lon, double lat) {
     b->n++;
 }
 
-/* The point `at` metres along edge e. */
-static void along(const wg_graph *g, uint32_t e, double at, double *lon, double *lat) {
-    uint32_t k0 = g->edge_shp[e], k1 = g->edge_shp[e + 1] - 1;
-    const double *cum = g->shp_cum, *ll = g->shp_ll;
-    if (at <= cum[k0]) {
-        *lon = ll[2 * k0], *lat = ll[2 * k0 + 1];
-        return;
-    }
-    if (at >= cum[k1]) {
-        *lon = ll[2 * k1], *lat = ll[2 * k1 + 1];
-        return;
-    }
-    uint32_t k = k0;
-    while (k + 1 < k1 && cum[k + 1] < at) k++;
-    double seg = cum[k + 1] - cum[k], t = seg > 0 ? (at - cum[k]) / seg : 0;
-    *lon = ll[2 * k] + t * (ll[2 * k + 2] - ll[2 * k]);
-    *lat = ll[2 * k + 1] + t * (ll[2 * k + 3] - ll[2 * k + 1]);
-}
-
 static void rb_piece(rbuild *b, const wg_graph *g, const piece *pc) {
     if (pc->a == pc->b) return; /* a point at a node: nothing travelled */
     uint32_t e = pc->edge, k0 = g->edge_shp[e], k1 = g->edge_shp[e + 1] - 1;
     double lon, lat;
-    along(g, e, pc->a, &lon, &lat);
+    wg_graph_along(g, e, pc->a, &lon, &lat);
     rb_point(b, lon, lat);
     if (pc->b >= pc->a) {
         for (uint32_t k = k0; k <= k1; k++)
@@ -497,7 +478,7 @@ static void rb_piece(rbuild *b, const wg_graph *g, const piece *pc) {
             if (g->shp_cum[k] < pc->a && g->shp_cum[k] > pc->b)
                 rb_point(b, g->shp_ll[2 * k], g->shp_ll[2 * k + 1]);
     }
-    along(g, e, pc->b, &lon, &lat);
+    wg_graph_along(g, e, pc->b, &lon, &lat);
     rb_point(b, lon, lat);
     /* the street-name steps */
     const char *name = wg_graph_edge_name(g, e);
