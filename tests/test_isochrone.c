@@ -556,6 +556,33 @@ static void lattice_tests(void) {
     CHECK(bigp && !inside_m(bigp, 150, 150) && !inside_m(bigp, 1350, 1350));
     CHECK(bigp && inside_m(bigp, 150, 0) && inside_m(bigp, 150, 25));
     if (bigp) GEOSGeom_destroy_r(C->geos, bigp);
+    /* the pieces and the raster are split among threads: the answer must
+     * not depend on how many (bytes of every contour, every piece) */
+    for (int th = 1; th <= 5 && iso; th += 2) {
+        wg_isochrone_opts ot = o;
+        ot.threads = th;
+        wg_isochrone *it = NULL;
+        CHECK_OK(C, wg_isochrone_compute(ws, gr, ll, 2, mins, 3, &ot, &it));
+        if (!it) continue;
+        CHECK(wg_isochrone_count(it) == wg_isochrone_count(iso));
+        for (size_t i = 0; i < wg_isochrone_count(it) && i < wg_isochrone_count(iso); i++) {
+            wg_isochrone_contour a, b;
+            wg_isochrone_get(iso, i, &a), wg_isochrone_get(it, i, &b);
+            CHECK(a.wkb_len == b.wkb_len && !memcmp(a.wkb, b.wkb, a.wkb_len));
+            CHECK(a.area_m2 == b.area_m2 && a.nodes == b.nodes && a.pieces == b.pieces);
+        }
+        CHECK(wg_isochrone_lines(it) == wg_isochrone_lines(iso));
+        int same = 1;
+        for (size_t i = 0; i < wg_isochrone_lines(it) && i < wg_isochrone_lines(iso); i++) {
+            wg_isochrone_piece a, b;
+            wg_isochrone_line(iso, i, &a), wg_isochrone_line(it, i, &b);
+            same &= a.edge_id == b.edge_id && a.start_min == b.start_min &&
+                    a.end_min == b.end_min && a.npoints == b.npoints &&
+                    !memcmp(a.coords, b.coords, 2 * a.npoints * sizeof *a.coords);
+        }
+        CHECK(same);
+        wg_isochrone_free(it);
+    }
     wg_isochrone_free(iso);
     free(eu), free(ev), free(ew), free(d), free(done);
     wg_graph_free(gr);

@@ -517,9 +517,9 @@ wg_status wg_coverage_run(wg_ws *ws, const wg_graph *g, const wg_coverage_opts *
     double tmax = 0;
     for (int k = 0; k < ntimes; k++)
         if (tms[k] > tmax) tmax = tms[k];
-    wg_iso_collect(&is, tmax * 60000.0, &pb);
+    wg_iso_collect(&is, tmax * 60000.0, o.threads, &pb);
     if (pb.nomem) goto nomem;
-    if ((rc = wg_iso_raster_build(ws, pb.v, pb.n, pb.pt, pb.npt, band, cell, &r))) goto done;
+    if ((rc = wg_iso_raster_build(ws, pb.v, pb.n, pb.pt, pb.npt, band, cell, o.threads, &r))) goto done;
     wg_iso_pbuf_free(&pb);
     if ((rc = node_times(ctx, &c, &is))) goto done;
     for (size_t i = 0; i < c.ngrids; i++) {

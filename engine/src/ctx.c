@@ -11,6 +11,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 static void geos_error_handler(const char *msg, void *user) {
@@ -30,6 +33,15 @@ static void geos_notice_handler(const char *msg, void *user) {
  * Only possible before SQLite initialises, so tried once, with the first
  * context (a no-op if the application already uses SQLite). */
 static void sqlite_setup(void) { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
+void wg_keep_freed_memory(void) {
+#ifdef __GLIBC__
+    /* blocks up to 32 MB (glibc's ceiling for this setting) from the heap,
+     * not from mmap, and the heap's free top kept up to 1 GB */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
 
 wg_status wg_ctx_new(wg_ctx **out) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -350,8 +350,10 @@ typedef struct wg_iso_pbuf {
 } wg_iso_pbuf;
 
 /* The pieces reached within T ms, frontier pieces and the origins' walks
- * and own edges included (isochrone.c). Check b->nomem afterwards. */
-void wg_iso_collect(const wg_iso_search *is, double T, wg_iso_pbuf *b);
+ * and own edges included (isochrone.c), appended to b, on `threads`
+ * threads (0: one per CPU; the same pieces in the same order for any
+ * number). Check b->nomem afterwards. */
+void wg_iso_collect(const wg_iso_search *is, double T, int threads, wg_iso_pbuf *b);
 void wg_iso_pbuf_free(wg_iso_pbuf *b);
 
 /* The travel-time raster of a service area (isoraster.c says how it is
@@ -364,13 +366,15 @@ typedef struct wg_iso_raster {
     uint32_t *t;
 } wg_iso_raster;
 
-/* Builds the raster of pieces (points `ll`, npt lon/lat pairs) with the
- * band and cell size in metres (cell <= band * sqrt(2); cell <= 0:
+/* Builds the raster of pieces (points `ll`, npt lon/lat pairs) on
+ * `threads` threads (0: one per CPU; the same raster for any number) with
+ * the band and cell size in metres (cell <= band * sqrt(2); cell <= 0:
  * automatic, isoraster.c says how; r->cell gets the size used). No pieces: an
  * empty raster (w = h = 0). Free with wg_iso_raster_free(), also after a
  * failure. */
 wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, const double *ll,
-                              size_t npt, double band, double cell, wg_iso_raster *r);
+                              size_t npt, double band, double cell, int threads,
+                              wg_iso_raster *r);
 void wg_iso_raster_free(wg_iso_raster *r);
 
 /* The time of the cell holding metric point (x, y); returns 0 (and

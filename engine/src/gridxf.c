@@ -15,6 +15,7 @@
  * through PROJ instead. The same input always gives the same output, so
  * outlines that share corners still share them after the transform. */
 #include "gridxf.h"
+#include "par.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -140,6 +141,38 @@ wg_status wg_gridxf_apply(const wg_gridxf *g, double *xy, size_t n) {
         if (!within(g, xy[2 * i], xy[2 * i + 1])) return wg_ws_metric_xy(g->ws, g->inverse, xy, n);
     for (size_t i = 0; i < n; i++) interp(g, xy[2 * i], xy[2 * i + 1], &xy[2 * i], &xy[2 * i + 1]);
     return WG_OK;
+}
+
+typedef struct xf_job {
+    const wg_gridxf *g;
+    const double *in;
+    double *out;
+    size_t n;
+    int outside[WG_PAR_MAX]; /* a part met a point outside the lattice */
+} xf_job;
+
+static void xf_part(void *arg, int k, int nparts) {
+    xf_job *j = arg;
+    size_t lo, hi;
+    wg_par_range(j->n, k, nparts, &lo, &hi);
+    for (size_t i = lo; i < hi; i++)
+        if (!interp(j->g, j->in[2 * i], j->in[2 * i + 1], &j->out[2 * i], &j->out[2 * i + 1])) {
+            j->outside[k] = 1;
+            return;
+        }
+}
+
+wg_status wg_gridxf_apply_to_par(const wg_gridxf *g, const double *in, double *out, size_t n,
+                                 int threads) {
+    if (!g->exact) {
+        /* interpolation only in the parts: PROJ's context is one thread's */
+        xf_job j = {g, in, out, n, {0}};
+        int nparts = threads <= 0 && n < 65536 ? 1 : wg_par_parts(threads), outside = 0;
+        wg_par_run(nparts, xf_part, &j);
+        for (int k = 0; k < nparts; k++) outside |= j.outside[k];
+        if (!outside) return WG_OK;
+    }
+    return wg_gridxf_apply_to(g, in, out, n);
 }
 
 wg_status wg_gridxf_apply_to(const wg_gridxf *g, const double *in, double *out, size_t n) {

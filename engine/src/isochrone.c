@@ -33,6 +33,7 @@
 #include "gridxf.h"
 #include "outline.h"
 #include "ogrio.h"
+#include "par.h"
 #include "workspace.h"
 
 #include <math.h>
@@ -122,8 +123,43 @@ static int settled(const wg_sdir *s, uint32_t v) {
     return s->stamp[v] == s->epoch && s->pos[v] == WG_NONE;
 }
 
-/* The pieces reached within T ms (see the top of the file). */
-void wg_iso_collect(const wg_iso_search *is, double T, pbuf *b) {
+/* The nodes settled within T ms in increasing id (*n of them; new,
+ * free()). The graph stores nodes along a Hilbert curve and edges by their
+ * source, so visiting them in id order reads the arcs, edges and shapes of
+ * neighbouring roads together; in the search's order (by time) every node
+ * was a few cache misses: 45 of the 30-minute area's 150 ms. Two passes
+ * of a 16-bit radix sort. */
+static uint32_t *by_node(const wg_sdir *s, double T, uint32_t *n) {
+    uint32_t m = 0;
+    while (m < s->nsettled && s->dist[s->settled[m]] <= T) m++; /* settled in order of time */
+    uint32_t *a = malloc((m ? m : 1) * sizeof *a), *tmp = malloc((m ? m : 1) * sizeof *tmp);
+    size_t *cnt = calloc(65536, sizeof *cnt);
+    if (!a || !tmp || !cnt) {
+        free(a), free(tmp), free(cnt);
+        return NULL;
+    }
+    const uint32_t *src = s->settled;
+    uint32_t *dst = tmp;
+    for (int pass = 0; pass < 2; pass++) {
+        int sh = 16 * pass;
+        memset(cnt, 0, 65536 * sizeof *cnt);
+        for (uint32_t i = 0; i < m; i++) cnt[(src[i] >> sh) & 0xffff]++;
+        size_t sum = 0;
+        for (size_t k = 0; k < 65536; k++) {
+            size_t c = cnt[k];
+            cnt[k] = sum, sum += c;
+        }
+        for (uint32_t i = 0; i < m; i++) dst[cnt[(src[i] >> sh) & 0xffff]++] = src[i];
+        src = dst, dst = a;
+    }
+    free(tmp), free(cnt);
+    *n = m;
+    return a;
+}
+
+/* The pieces of the edges around nodes order[lo, hi) into b. */
+static void collect_nodes(const wg_iso_search *is, double T, const uint32_t *order, size_t lo,
+                          size_t hi, pbuf *b) {
     const wg_graph *g = is->g;
     const wg_sdir *s = &is->s;
     const wg_gprof *P = &g->prof[is->p];
@@ -132,10 +168,9 @@ void wg_iso_collect(const wg_iso_search *is, double T, pbuf *b) {
     const wg_arc *arc = back ? P->bwd : P->fwd;
     const uint32_t *ref = back ? P->bwd_ref : P->fwd_ref;
     uint32_t narcs = back ? P->m->narcs_b : P->m->narcs_f, n = g->m.nnodes, E = g->m.nedges;
-    for (uint32_t i = 0; i < s->nsettled; i++) {
-        uint32_t u = s->settled[i];
+    for (size_t i = lo; i < hi; i++) {
+        uint32_t u = order[i];
         double tu = s->dist[u];
-        if (tu > T) break; /* settled in order of time */
         for (uint32_t k = off[u], end = wg_csr_end(off, u, narcs); k < end; k++) {
             uint32_t x = arc[k].head, e = WG_REF_EDGE(ref[k]), rev = WG_REF_REV(ref[k]);
             if (x >= n || e >= E) continue;
@@ -156,6 +191,83 @@ void wg_iso_collect(const wg_iso_search *is, double T, pbuf *b) {
             pb_edge(b, g, e, a, bb, tu, tu + f * w1);
         }
     }
+}
+
+/* Appends a's pieces and points to b (a's offsets shifted). */
+static void pb_append(pbuf *b, const pbuf *a) {
+    if (b->nomem || a->nomem) {
+        b->nomem = 1;
+        return;
+    }
+    if (b->n + a->n > b->cap) {
+        wg_iso_piece *v = realloc(b->v, (b->n + a->n) * sizeof *v);
+        if (!v) {
+            b->nomem = 1;
+            return;
+        }
+        b->v = v, b->cap = b->n + a->n;
+    }
+    if (b->npt + a->npt > b->ptcap) {
+        double *pt = realloc(b->pt, (b->npt + a->npt) * 2 * sizeof *pt);
+        if (!pt) {
+            b->nomem = 1;
+            return;
+        }
+        b->pt = pt, b->ptcap = b->npt + a->npt;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        b->v[b->n + i] = a->v[i];
+        b->v[b->n + i].off += (uint32_t)b->npt;
+    }
+    memcpy(b->pt + 2 * b->npt, a->pt, a->npt * 2 * sizeof *a->pt);
+    b->n += a->n, b->npt += a->npt;
+}
+
+typedef struct collect_job {
+    const wg_iso_search *is;
+    double T;
+    const uint32_t *order;
+    size_t n;
+    pbuf *first;           /* part 0 writes here (the caller's buffer) */
+    pbuf part[WG_PAR_MAX]; /* the other parts' pieces */
+} collect_job;
+
+static void collect_part(void *arg, int k, int nparts) {
+    collect_job *j = arg;
+    size_t lo, hi;
+    wg_par_range(j->n, k, nparts, &lo, &hi);
+    collect_nodes(j->is, j->T, j->order, lo, hi, k ? &j->part[k] : j->first);
+}
+
+/* The pieces reached within T ms (see the top of the file), on `threads`
+ * threads (0: one per CPU): the nodes in id order split into parts, whose
+ * pieces are appended in part order, so the result is the same for any
+ * number of threads. */
+void wg_iso_collect(const wg_iso_search *is, double T, int threads, pbuf *b) {
+    const wg_graph *g = is->g;
+    const wg_gprof *P = &g->prof[is->p];
+    int back = is->reverse;
+    uint32_t nu = 0, *order = by_node(&is->s, T, &nu);
+    if (!order) {
+        b->nomem = 1;
+        return;
+    }
+    /* below some thousands of nodes a thread costs more than it saves,
+     * unless the caller asks for a number */
+    int nparts = threads <= 0 && nu < 4096 ? 1 : wg_par_parts(threads);
+    collect_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        free(order);
+        b->nomem = 1;
+        return;
+    }
+    *j = (collect_job){.is = is, .T = T, .order = order, .n = nu, .first = b};
+    wg_par_run(nparts, collect_part, j);
+    for (int k = 1; k < nparts; k++) {
+        pb_append(b, &j->part[k]);
+        wg_iso_pbuf_free(&j->part[k]);
+    }
+    free(j), free(order);
     /* the origins' walks and their own edges */
     for (size_t o = 0; o < is->norig; o++) {
         const wg_iso_origin *og = &is->orig[o];
@@ -295,24 +407,26 @@ static unsigned char *wkb_doubles(unsigned char *w, const double *v, size_t n) {
  * outline must share all its vertices, computed the same way, to stay
  * exactly nested once transformed. */
 static wg_status contour_wkb(wg_ws *ws, const wg_iso_raster *r, const wg_gridxf *gx, double T,
-                             wg_outline *o, xybuf *b, unsigned char **wkb, size_t *len,
-                             int64_t *cells) {
+                             int threads, wg_outline *o, xybuf *b, unsigned char **wkb,
+                             size_t *len, int64_t *cells) {
     double ox, oy;
     *wkb = NULL, *len = 0;
     wg_status rc = wg_iso_raster_outline(ws->ctx, r, T, -HUGE_VAL, -HUGE_VAL, HUGE_VAL, HUGE_VAL, 1,
                                          o, &ox, &oy);
     if (rc) return rc;
     *cells = o->cells;
-    if (2 * o->nxy > b->cap) {
-        double *v = realloc(b->v, 2 * o->nxy * sizeof *v);
+    /* the metric corners in the second half of the buffer, lon/lat in the first */
+    if (4 * o->nxy > b->cap) {
+        double *v = realloc(b->v, 4 * o->nxy * sizeof *v);
         if (!v) return wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
-        b->v = v, b->cap = 2 * o->nxy;
+        b->v = v, b->cap = 4 * o->nxy;
     }
+    double *m = b->v + 2 * o->nxy;
     for (size_t i = 0; i < o->nxy; i++) {
-        b->v[2 * i] = ox + (double)o->xy[2 * i] * r->cell;
-        b->v[2 * i + 1] = oy - (double)o->xy[2 * i + 1] * r->cell;
+        m[2 * i] = ox + (double)o->xy[2 * i] * r->cell;
+        m[2 * i + 1] = oy - (double)o->xy[2 * i + 1] * r->cell;
     }
-    if ((rc = wg_gridxf_apply(gx, b->v, o->nxy))) return rc;
+    if ((rc = wg_gridxf_apply_to_par(gx, m, b->v, o->nxy, threads))) return rc;
     /* WKB written here: GEOS took 145 ms to build and encode the 30-minute
      * area's million corners, this takes a few ms */
     *len = 9;
@@ -407,13 +521,17 @@ wg_status wg_isochrone_compute(wg_ws *ws, const wg_graph *g, const double *lonla
     iso->c = calloc(nminutes, sizeof *iso->c);
     if (!iso->c) goto nomem;
     /* the pieces of the largest contour serve them all (see the top) */
-    wg_iso_collect(&is, Tmax, &iso->lines);
+    wg_iso_collect(&is, Tmax, opts ? opts->threads : 0, &iso->lines);
     if (iso->lines.nomem) goto nomem;
+    double t2 = now_ms();
+    iso->info.pieces_ms = t2 - t1;
     if ((rc = wg_iso_raster_build(ws, iso->lines.v, iso->lines.n, iso->lines.pt, iso->lines.npt,
-                                  band, cell, &r)))
+                                  band, cell, opts ? opts->threads : 0, &r)))
         goto fail;
     cell = r.cell;
     iso->info.cell_m = cell;
+    double t3 = now_ms();
+    iso->info.raster_ms = t3 - t2;
     /* one transformation to lon/lat for every contour (so shared corners agree) */
     if ((rc = wg_gridxf_make(ws, 1, r.x0, r.y1 - r.h * cell, r.x0 + r.w * cell, r.y1, GRIDXF_M,
                              8 * ((size_t)r.w + r.h), &gx)))
@@ -426,11 +544,14 @@ wg_status wg_isochrone_compute(wg_ws *ws, const wg_graph *g, const double *lonla
         for (uint32_t k = 0; k < is.s.nsettled && is.s.dist[is.s.settled[k]] <= T; k++) c->nodes++;
         for (size_t k = 0; k < iso->lines.n; k++) c->pieces += iso->lines.v[k].t0 < T;
         int64_t cells = 0;
-        if ((rc = contour_wkb(ws, &r, &gx, T, &ol, &xb, &c->wkb, &c->wkb_len, &cells))) goto fail;
+        if ((rc = contour_wkb(ws, &r, &gx, T, opts ? opts->threads : 0, &ol, &xb, &c->wkb,
+                              &c->wkb_len, &cells)))
+            goto fail;
         c->area_m2 = (double)cells * cell * cell;
         iso->n++;
     }
     iso->info.polygon_ms = now_ms() - t1;
+    iso->info.outline_ms = now_ms() - t3;
     goto done;
 nomem:
     rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory building a service area");

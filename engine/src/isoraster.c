@@ -17,13 +17,18 @@
  *
  * HOW IT IS STAMPED, fast: the pieces' points come to the metric CRS
  * through an interpolated lattice (gridxf.c: 0.27 us a point in PROJ, some
- * tens of ns interpolated); the segments are sorted by 32 x 32-cell tile of their
- * middle (a counting sort) so the cells they touch stay in cache (in the
- * search's order every row a segment touched was a cache miss); a segment
+ * tens of ns interpolated); the pieces come in the order of their nodes'
+ * ids, which the graph keeps along a Hilbert curve, so consecutive
+ * segments touch neighbouring cells (in the search's order, by time, every
+ * row a segment touched was a cache miss: 40% of the time); a segment
  * visits, row by row, only the columns its band can cover (an interval
  * from the band's strip and the squares around its ends, no square root),
  * skips cells already at or below its earliest time, and skips cells its
  * time cannot lower even with the widest chord before taking the root.
+ * The rows are split into parts of about equal road length, one thread
+ * each (par.h); every part reads all segments and writes only its rows.
+ * A cell's value is a minimum, so the raster does not depend on the
+ * number of parts.
  *
  * THE CELL SIZE. Given (--cell), it must be at most band * sqrt(2), so a
  * node reached by T lies within the band of its own cell's centre and is
@@ -48,6 +53,7 @@
 #include "graph.h"
 #include "gridxf.h"
 #include "outline.h"
+#include "par.h"
 #include "workspace.h"
 
 #include <math.h>
@@ -56,7 +62,6 @@
 
 #define MAX_CELLS 400000000.0 /* 1.6 GB of times */
 #define AUTO_CELLS 2e6 /* the raster's size above which automatic cells grow */
-#define TILE_SHIFT 5 /* segments are stamped by tiles of 32 x 32 cells */
 #define LATTICE_M 500.0        /* the spacing of the interpolated CRS transformation */
 
 void wg_iso_raster_free(wg_iso_raster *r) {
@@ -125,15 +130,15 @@ static int span(const sgeo *g, double cy, double *lo, double *hi) {
 /* Lowers the cells within the band of segment a-b (times ta at a, tb at b):
  * row by row, only the columns whose centres the band covers, and only
  * cells not already at or below the segment's earliest time. */
-static void stamp(wg_iso_raster *r, double ics, double ax, double ay, double bx, double by,
-                  double ta, double tb) {
+static void stamp(wg_iso_raster *r, uint32_t rlo, uint32_t rhi, double ics, double ax, double ay,
+                  double bx, double by, double ta, double tb) {
     const double B = r->band, B2 = B * B, cs = r->cell;
     double dx = bx - ax, dy = by - ay, L = sqrt(dx * dx + dy * dy);
     double ya = (ay < by ? ay : by) - B, yb = (ay < by ? by : ay) + B;
     /* the rows whose centre line y1 - (row + 0.5) cs lies in [ya, yb] */
     double fr0 = fceil((r->y1 - yb) * ics - 0.5), fr1 = ffloor((r->y1 - ya) * ics - 0.5);
-    if (fr1 < 0 || fr0 >= r->h) return;
-    uint32_t r0 = fr0 < 0 ? 0 : (uint32_t)fr0, r1 = fr1 >= r->h ? r->h - 1 : (uint32_t)fr1;
+    if (fr1 < rlo || fr0 >= rhi) return;
+    uint32_t r0 = fr0 < rlo ? rlo : (uint32_t)fr0, r1 = fr1 >= rhi ? rhi - 1 : (uint32_t)fr1;
     double iL = L > 0 ? 1 / L : 0, ux = dx * iL, uy = dy * iL, k = (tb - ta) * iL;
     double tmin = ta < tb ? ta : tb;
     uint32_t vmin = tmin >= (double)(WG_W_INF - 1) ? WG_W_INF - 1 : (uint32_t)(tmin > 0 ? tmin : 0);
@@ -172,17 +177,85 @@ static double dist(const double *q) {
     return sqrt(dx * dx + dy * dy);
 }
 
-typedef struct segment {
-    double ax, ay, bx, by, ta, tb;
-} segment;
+/* The work of one part of the raster: its rows. */
+typedef struct raster_job {
+    wg_iso_raster *r;
+    const wg_iso_piece *pc;
+    size_t npc;
+    const double *xy; /* the pieces' points in the metric CRS */
+    size_t npt;
+    uint32_t row[WG_PAR_MAX + 1]; /* part k owns rows [row[k], row[k + 1]) */
+} raster_job;
+
+/* Clears the part's rows, then lowers them with every segment of every
+ * piece (each segment clipped to the rows): the parts write disjoint rows
+ * and a cell's value is a minimum, so the raster is the same for any
+ * number of parts. The pieces come in the collection's order (around the
+ * nodes in id order, which the graph keeps along a Hilbert curve), so
+ * consecutive segments touch neighbouring cells. */
+static void stamp_part(void *arg, int k, int nparts) {
+    raster_job *j = arg;
+    wg_iso_raster *r = j->r;
+    (void)nparts;
+    uint32_t rlo = j->row[k], rhi = j->row[k + 1];
+    if (rlo >= rhi) return;
+    memset(r->t + (size_t)rlo * r->w, 0xff, (size_t)(rhi - rlo) * r->w * sizeof *r->t); /* WG_W_INF */
+    const double ics = 1 / r->cell;
+    for (size_t i = 0; i < j->npc; i++) {
+        const wg_iso_piece *p = &j->pc[i];
+        const double *q = j->xy + 2 * (size_t)p->off;
+        if (p->npts == 1) {
+            stamp(r, rlo, rhi, ics, q[0], q[1], q[0], q[1], p->t0, p->t0);
+            continue;
+        }
+        if (p->npts == 2) {
+            stamp(r, rlo, rhi, ics, q[0], q[1], q[2], q[3], p->t0, p->t1);
+            continue;
+        }
+        /* the times along a polyline in proportion to length */
+        double len = 0;
+        for (uint32_t s = 0; s + 1 < p->npts; s++) len += dist(q + 2 * s);
+        double at = 0, rate = len > 0 ? (p->t1 - p->t0) / len : 0;
+        for (uint32_t s = 0; s + 1 < p->npts; s++) {
+            double sl = dist(q + 2 * s);
+            double ta = p->t0 + rate * at, tb = s + 2 == p->npts ? p->t1 : p->t0 + rate * (at + sl);
+            stamp(r, rlo, rhi, ics, q[2 * s], q[2 * s + 1], q[2 * s + 2], q[2 * s + 3], ta, tb);
+            at += sl;
+        }
+    }
+}
+
+/* Splits the rows into parts of about equal numbers of piece points (the
+ * work follows the roads, not the frame: a service area at the county's
+ * edge fills one side of its raster). */
+static void split_rows(raster_job *j, int nparts) {
+    wg_iso_raster *r = j->r;
+    size_t *cnt = calloc((size_t)r->h + 1, sizeof *cnt);
+    j->row[0] = 0, j->row[nparts] = r->h;
+    if (!cnt) { /* even rows then */
+        for (int k = 1; k < nparts; k++) j->row[k] = (uint32_t)((uint64_t)r->h * k / nparts);
+        return;
+    }
+    for (size_t i = 0; i < j->npt; i++) {
+        double w = ffloor((r->y1 - j->xy[2 * i + 1]) / r->cell);
+        cnt[w < 0 ? 0 : w >= r->h ? r->h - 1 : (size_t)w]++;
+    }
+    size_t sum = 0;
+    int k = 1;
+    for (uint32_t y = 0; y < r->h && k < nparts; y++) {
+        sum += cnt[y];
+        while (k < nparts && sum * (size_t)nparts >= j->npt * (size_t)k) j->row[k++] = y + 1;
+    }
+    while (k < nparts) j->row[k++] = r->h;
+    free(cnt);
+}
 
 wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, const double *ll,
-                              size_t npt, double band, double cell, wg_iso_raster *r) {
+                              size_t npt, double band, double cell, int threads,
+                              wg_iso_raster *r) {
     wg_ctx *ctx = ws->ctx;
     wg_status rc;
-    uint32_t *key = NULL;
-    segment *sorted = NULL;
-    size_t *start = NULL;
+    raster_job *j = NULL;
     memset(r, 0, sizeof *r);
     int automatic = cell <= 0;
     if (automatic) cell = WG_ISO_CELL_OF(band);
@@ -192,8 +265,16 @@ wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, con
                       "of its cell's centre", cell, band);
     r->band = band, r->cell = cell;
     if (!npc || !npt) return WG_OK;
+    /* below some thousands of points a thread costs more than it saves,
+     * unless the caller asks for a number */
+    int nparts = threads <= 0 && npt < 8192 ? 1 : wg_par_parts(threads);
     double *xy = malloc(npt * 2 * sizeof *xy);
-    if (!xy) return wg_err(ctx, WG_ERR_NOMEM, "out of memory for a service area raster");
+    j = calloc(1, sizeof *j);
+    if (!xy || !j) {
+        rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory for a service area raster");
+        goto done;
+    }
+    *j = (raster_job){.r = r, .pc = pc, .npc = npc, .xy = xy, .npt = npt};
     {
         double lx0 = HUGE_VAL, ly0 = HUGE_VAL, lx1 = -HUGE_VAL, ly1 = -HUGE_VAL;
         for (size_t i = 0; i < npt; i++) {
@@ -204,7 +285,7 @@ wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, con
         }
         wg_gridxf gx;
         rc = wg_gridxf_make(ws, 0, lx0, ly0, lx1, ly1, LATTICE_M / 111320.0, npt, &gx);
-        if (!rc) rc = wg_gridxf_apply_to(&gx, ll, xy, npt);
+        if (!rc) rc = wg_gridxf_apply_to_par(&gx, ll, xy, npt, nparts);
         wg_gridxf_free(&gx);
         if (rc) goto done;
     }
@@ -243,61 +324,11 @@ wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, con
                     r->h);
         goto done;
     }
-    memset(r->t, 0xff, (size_t)r->w * r->h * sizeof *r->t); /* WG_W_INF */
-    /* the segments with their times, stamped tile by tile: in the search's
-     * order they hop around the raster and every row they touch is a cache
-     * miss (that was 40% of the time); within a tile they keep that order */
-    size_t nseg = 0;
-    for (size_t i = 0; i < npc; i++) nseg += pc[i].npts > 1 ? pc[i].npts - 1 : 1;
-    key = malloc((nseg ? nseg : 1) * sizeof *key);
-    sorted = malloc((nseg ? nseg : 1) * sizeof *sorted);
-    uint32_t tw = (r->w >> TILE_SHIFT) + 1, th = (r->h >> TILE_SHIFT) + 1;
-    start = calloc((size_t)tw * th + 1, sizeof *start);
-    if (!key || !sorted || !start) {
-        rc = wg_err(ctx, WG_ERR_NOMEM, "out of memory for a service area raster");
-        goto done;
-    }
-    /* the tile of each segment's middle, counted */
-    size_t ns = 0;
-    const double ics = 1 / cell;
-    for (size_t i = 0; i < npc; i++) {
-        const double *q = xy + 2 * (size_t)pc[i].off;
-        for (uint32_t k = 0; k + 1 < pc[i].npts || k < 1; k++) {
-            const double *e = pc[i].npts > 1 ? q + 2 * k + 2 : q;
-            double c = ffloor((0.5 * (q[2 * k] + e[0]) - r->x0) * ics);
-            double rw = ffloor((r->y1 - 0.5 * (q[2 * k + 1] + e[1])) * ics);
-            uint32_t tc = c < 0 ? 0 : c >= r->w ? tw - 1 : (uint32_t)c >> TILE_SHIFT;
-            uint32_t tr = rw < 0 ? 0 : rw >= r->h ? th - 1 : (uint32_t)rw >> TILE_SHIFT;
-            key[ns] = tr * tw + tc;
-            start[key[ns++] + 1]++;
-        }
-    }
-    for (size_t t = 0; t < (size_t)tw * th; t++) start[t + 1] += start[t];
-    /* the segments with their times, in their tiles' order */
-    ns = 0;
-    for (size_t i = 0; i < npc; i++) {
-        const wg_iso_piece *p = &pc[i];
-        const double *q = xy + 2 * (size_t)p->off;
-        if (p->npts == 1) {
-            sorted[start[key[ns++]]++] = (segment){q[0], q[1], q[0], q[1], p->t0, p->t0};
-            continue;
-        }
-        double len = 0;
-        for (uint32_t k = 0; k + 1 < p->npts; k++) len += dist(q + 2 * k);
-        double at = 0, rate = len > 0 ? (p->t1 - p->t0) / len : 0;
-        for (uint32_t k = 0; k + 1 < p->npts; k++) {
-            double sl = dist(q + 2 * k);
-            double ta = p->t0 + rate * at, tb = k + 2 == p->npts ? p->t1 : p->t0 + rate * (at + sl);
-            sorted[start[key[ns++]]++] = (segment){q[2 * k], q[2 * k + 1], q[2 * k + 2], q[2 * k + 3], ta, tb};
-            at += sl;
-        }
-    }
-    for (size_t i = 0; i < ns; i++) {
-        const segment *g = &sorted[i];
-        stamp(r, ics, g->ax, g->ay, g->bx, g->by, g->ta, g->tb);
-    }
+    if (nparts > 1) split_rows(j, nparts);
+    else j->row[0] = 0, j->row[1] = r->h;
+    wg_par_run(nparts, stamp_part, j);
 done:
-    free(xy), free(key), free(sorted), free(start);
+    free(xy), free(j);
     if (rc) wg_iso_raster_free(r);
     return rc;
 }

@@ -14,8 +14,10 @@
  *       the service area from node NODE (or a point): the reached nodes (id per line,
  *       time <= MINUTES) of the same search `wangge isochrone` runs, then
  *       the whole wg_isochrone_compute() (search + polygon; the median of
- *       5 runs after one warming PROJ up); prints iso_nodes,
- *       iso_search_ms, iso_polygon_ms, iso_total_ms, iso_total_min_ms
+ *       5 runs after one warming PROJ up, on one thread per CPU and on one
+ *       thread); prints iso_nodes, iso_search_ms, iso_polygon_ms (and its
+ *       parts iso_pieces_ms, iso_raster_ms, iso_outline_ms), iso_total_ms,
+ *       iso_total_min_ms, iso_total_1t_ms, iso_total_1t_min_ms
  *
  * Links the static library: the arcs and the search are private. */
 #include "graph.h"
@@ -133,32 +135,44 @@ static int iso(wg_ws *ws, const wg_graph *g, const char *profile, uint32_t node,
     o.profile = profile;
     wg_isochrone *iso = NULL;
     /* once to warm up (PROJ's transformations, page faults), then RUNS
-     * timed runs: the medians and the fastest total */
+     * timed runs on one thread and on one per CPU: the medians and the
+     * fastest total */
     if (wg_isochrone_compute(ws, g, ll, 1, &minutes, 1, &o, &iso)) return die("isochrone", ctx);
     enum { RUNS = 5 };
-    double tot[RUNS], srch[RUNS], poly[RUNS];
+    double tot[2][RUNS], srch[RUNS], poly[RUNS], pcs[RUNS], rst[RUNS], outl[RUNS];
     wg_isochrone_info info;
-    for (int k = 0; k < RUNS; k++) {
-        wg_isochrone_free(iso), iso = NULL;
-        double t2 = now_ms();
-        if (wg_isochrone_compute(ws, g, ll, 1, &minutes, 1, &o, &iso)) return die("isochrone", ctx);
-        tot[k] = now_ms() - t2;
-        wg_isochrone_get_info(iso, &info);
-        srch[k] = info.search_ms, poly[k] = info.polygon_ms;
+    for (int pass = 0; pass < 2; pass++) {
+        o.threads = pass == 0 ? 1 : 0;
+        for (int k = 0; k < RUNS; k++) {
+            wg_isochrone_free(iso), iso = NULL;
+            double t2 = now_ms();
+            if (wg_isochrone_compute(ws, g, ll, 1, &minutes, 1, &o, &iso))
+                return die("isochrone", ctx);
+            tot[pass][k] = now_ms() - t2;
+            wg_isochrone_get_info(iso, &info);
+            srch[k] = info.search_ms, poly[k] = info.polygon_ms;
+            pcs[k] = info.pieces_ms, rst[k] = info.raster_ms, outl[k] = info.outline_ms;
+        }
     }
-    qsort(tot, RUNS, sizeof *tot, cmp_d), qsort(srch, RUNS, sizeof *srch, cmp_d);
-    qsort(poly, RUNS, sizeof *poly, cmp_d);
+    qsort(tot[0], RUNS, sizeof *tot[0], cmp_d), qsort(tot[1], RUNS, sizeof *tot[1], cmp_d);
+    qsort(srch, RUNS, sizeof *srch, cmp_d), qsort(poly, RUNS, sizeof *poly, cmp_d);
+    qsort(pcs, RUNS, sizeof *pcs, cmp_d), qsort(rst, RUNS, sizeof *rst, cmp_d);
+    qsort(outl, RUNS, sizeof *outl, cmp_d);
     wg_isochrone_contour c;
     wg_isochrone_get(iso, 0, &c);
     printf("iso_nodes %u\niso_search_only_ms %.2f\niso_search_ms %.2f\niso_polygon_ms %.2f\n"
-           "iso_total_ms %.2f\niso_total_min_ms %.2f\niso_area_km2 %.3f\niso_cell_m %g\n",
-           cnt, t1 - t0, srch[RUNS / 2], poly[RUNS / 2], tot[RUNS / 2], tot[0], c.area_m2 / 1e6,
-           info.cell_m);
+           "iso_pieces_ms %.2f\niso_raster_ms %.2f\niso_outline_ms %.2f\n"
+           "iso_total_ms %.2f\niso_total_min_ms %.2f\niso_total_1t_ms %.2f\n"
+           "iso_total_1t_min_ms %.2f\niso_area_km2 %.3f\niso_cell_m %g\n",
+           cnt, t1 - t0, srch[RUNS / 2], poly[RUNS / 2], pcs[RUNS / 2], rst[RUNS / 2],
+           outl[RUNS / 2], tot[1][RUNS / 2], tot[1][0], tot[0][RUNS / 2], tot[0][0],
+           c.area_m2 / 1e6, info.cell_m);
     wg_isochrone_free(iso);
     return 0;
 }
 
 int main(int argc, char **argv) {
+    wg_keep_freed_memory(); /* as the wangge command (and so its server) does */
     const char *profile = "car";
     int nargs = argc;
     for (int i = 1; i + 1 < argc; i++)

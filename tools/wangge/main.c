@@ -39,6 +39,7 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    wg_keep_freed_memory(); /* serve and the batch commands reuse large buffers */
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
