@@ -164,6 +164,7 @@ static void xf_part(void *arg, int k, int nparts) {
 
 wg_status wg_gridxf_apply_to_par(const wg_gridxf *g, const double *in, double *out, size_t n,
                                  int threads) {
+    if (!n) return WG_OK;
     if (!g->exact) {
         /* interpolation only in the parts: PROJ's context is one thread's */
         xf_job j = {g, in, out, n, {0}};

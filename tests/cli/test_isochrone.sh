@@ -60,6 +60,17 @@ assert any(abs(x["properties"]["end_min"] - 10) < 1e-3 for x in L), "no frontier
     "$WG_TMP/iso.json" "$WG_TMP/iso.geojson" "$WG_TMP/lines.geojson"
 ok "isochrone: three nested contours, largest first in the file, pieces with times, frontier included"
 
+# the same files from one thread and from three (the work is split among them)
+expect_exit 0 "$WANGGE" isochrone "$ws" --from "$o1" --minutes 2.5,10,5 -o "$WG_TMP/iso_t1.geojson" \
+    --lines "$WG_TMP/lines_t1.geojson" --threads 1
+expect_exit 0 "$WANGGE" isochrone "$ws" --from "$o1" --minutes 2.5,10,5 -o "$WG_TMP/iso_t3.geojson" \
+    --lines "$WG_TMP/lines_t3.geojson" --threads 3
+cmp -s "$WG_TMP/iso_t1.geojson" "$WG_TMP/iso_t3.geojson" || fail "contours differ between 1 and 3 threads"
+cmp -s "$WG_TMP/lines_t1.geojson" "$WG_TMP/lines_t3.geojson" || fail "pieces differ between 1 and 3 threads"
+cmp -s "$WG_TMP/iso_t1.geojson" "$WG_TMP/iso.geojson" || fail "contours differ between 1 thread and the default"
+expect_exit 2 "$WANGGE" isochrone "$ws" --from "$o1" --minutes 10 -o "$WG_TMP/x.geojson" --threads 0
+ok "isochrone: --threads 1, 3 and the default write the same bytes; --threads 0 refused"
+
 # the pieces lie inside the largest contour (a point in the middle of each)
 if python3 -c 'import shapely' 2>/dev/null; then
     py 'import json, sys

@@ -20,6 +20,15 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     return EXIT_USAGE;
 }
 
+int cli_threads_opt(const char *cmd, const char *arg, int max, int *out) {
+    char *end;
+    long n = strtol(arg, &end, 10);
+    if (end == arg || *end || n < 1 || n > max)
+        return cli_usage_error(cmd, "--threads needs a number in 1..%d, not '%s'", max, arg);
+    *out = (int)n;
+    return 0;
+}
+
 int cli_fail(const char *cmd, wg_ctx *ctx, wg_status st) {
     cli_progress_done();
     const char *msg = wg_ctx_errmsg(ctx);

@@ -13,6 +13,10 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 /* Prints "wangge CMD: message" to stderr (printf-style) and returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Parses a --threads value (1..max) into *out; 0 on success, else the
+ * usage error's status (EXIT_USAGE) after saying so. */
+int cli_threads_opt(const char *cmd, const char *arg, int max, int *out);
+
 /* Prints the context's error for a failed call and returns EXIT_FAIL. */
 int cli_fail(const char *cmd, wg_ctx *ctx, wg_status st);
 

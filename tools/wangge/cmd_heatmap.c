@@ -203,9 +203,7 @@ int cmd_heatmap(int argc, char **argv) {
         case O_LATF: o.lat_field = optarg; break;
         case O_CRS: o.crs = optarg; break;
         case O_THR:
-            o.kde.threads = (int)strtol(optarg, &end, 10);
-            if (*end || o.kde.threads < 1 || o.kde.threads > 256)
-                return cli_usage_error("heatmap", "--threads needs 1..256");
+            if (cli_threads_opt("heatmap", optarg, 256, &o.kde.threads)) return EXIT_USAGE;
             break;
         case O_JSON: json = 1; break;
         case 'h': help(stdout); return EXIT_OK;

@@ -175,19 +175,21 @@ static void isochrone_help(FILE *out) {
         "                     raster would exceed 2M cells, up to buffer; given: at most\n"
         "                     buffer * 1.41)\n"
         "  --max-snap M       origins farther than this from a road are left out (5000)\n"
+        "  --threads N        threads for the pieces and the raster (default: one per\n"
+        "                     CPU; the result is the same for any number)\n"
         "  --json             print the summary as JSON\n"
         "  -h, --help         this text\n");
 }
 
 int cmd_isochrone(int argc, char **argv) {
     enum { O_FROM = 256, O_ORIGINS, O_MINUTES, O_PROFILE, O_REVERSE, O_LINES, O_BUFFER, O_SNAP,
-           O_JSON, O_CELL };
+           O_JSON, O_CELL, O_THREADS };
     static const struct option longopts[] = {
         {"from", required_argument, 0, O_FROM},       {"origins", required_argument, 0, O_ORIGINS},
         {"minutes", required_argument, 0, O_MINUTES}, {"profile", required_argument, 0, O_PROFILE},
         {"reverse", no_argument, 0, O_REVERSE},       {"lines", required_argument, 0, O_LINES},
         {"buffer", required_argument, 0, O_BUFFER},   {"max-snap", required_argument, 0, O_SNAP},
-        {"cell", required_argument, 0, O_CELL},
+        {"cell", required_argument, 0, O_CELL},       {"threads", required_argument, 0, O_THREADS},
         {"output", required_argument, 0, 'o'},        {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
     pts o = {0};
@@ -227,6 +229,9 @@ int cmd_isochrone(int argc, char **argv) {
             break;
         case O_CELL:
             if (metres_opt("isochrone", "cell", optarg, &opts.cell_m)) goto done;
+            break;
+        case O_THREADS:
+            if (cli_threads_opt("isochrone", optarg, 64, &opts.threads)) goto done;
             break;
         case 'o': out = optarg; break;
         case O_JSON: json = 1; break;
@@ -345,20 +350,22 @@ static void coverage_help(FILE *out) {
         "                     raster would exceed 2M cells, up to buffer; given: at most\n"
         "                     buffer * 1.41)\n"
         "  --max-snap M       origins farther than this from a road are left out (5000)\n"
+        "  --threads N        threads for the pieces and the raster (default: one per\n"
+        "                     CPU; the result is the same for any number)\n"
         "  --json             print the summary as JSON\n"
         "  -h, --help         this text\n");
 }
 
 int cmd_coverage(int argc, char **argv) {
     enum { O_OFFICERS = 256, O_ROLE, O_ORIGINS, O_MINUTES, O_RULE, O_PROFILE, O_UNCOVERED,
-           O_BUFFER, O_SNAP, O_JSON, O_CELL };
+           O_BUFFER, O_SNAP, O_JSON, O_CELL, O_THREADS };
     static const struct option longopts[] = {
         {"officers", no_argument, 0, O_OFFICERS},     {"role", required_argument, 0, O_ROLE},
         {"origins", required_argument, 0, O_ORIGINS}, {"minutes", required_argument, 0, O_MINUTES},
         {"rule", required_argument, 0, O_RULE},       {"profile", required_argument, 0, O_PROFILE},
         {"uncovered", required_argument, 0, O_UNCOVERED},
         {"buffer", required_argument, 0, O_BUFFER},   {"max-snap", required_argument, 0, O_SNAP},
-        {"cell", required_argument, 0, O_CELL},
+        {"cell", required_argument, 0, O_CELL},       {"threads", required_argument, 0, O_THREADS},
         {"output", required_argument, 0, 'o'},        {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
     pts o = {0};
@@ -393,6 +400,9 @@ int cmd_coverage(int argc, char **argv) {
             break;
         case O_CELL:
             if (metres_opt("coverage", "cell", optarg, &opts.cell_m)) goto done;
+            break;
+        case O_THREADS:
+            if (cli_threads_opt("coverage", optarg, 64, &opts.threads)) goto done;
             break;
         case 'o': out = optarg; break;
         case O_JSON: json = 1; break;

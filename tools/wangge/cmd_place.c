@@ -73,9 +73,7 @@ int cmd_place(int argc, char **argv) {
         case O_REJ: o.rejects = optarg; break;
         case O_STORE: o.store = 1; break;
         case O_THR:
-            o.threads = (int)strtol(optarg, &end, 10);
-            if (*end || o.threads < 1 || o.threads > 64)
-                return cli_usage_error("place", "--threads needs 1..64");
+            if (cli_threads_opt("place", optarg, 64, &o.threads)) return EXIT_USAGE;
             break;
         case O_TOL:
             o.tolerance_m = strtod(optarg, &end);
