@@ -147,6 +147,35 @@ static wg_status open_graph(const char *cmd, wg_ctx *ctx, const char *wsp, wg_ws
 
 /* ---- wangge isochrone ---------------------------------------------------------- */
 
+/* The options isochrone and coverage share, and their help. */
+enum { O_AREA_PROFILE = 300, O_BUFFER, O_SNAP, O_CELL, O_THREADS };
+#define AREA_LONGOPTS                                                                         \
+    {"profile", required_argument, 0, O_AREA_PROFILE}, {"buffer", required_argument, 0, O_BUFFER}, \
+        {"max-snap", required_argument, 0, O_SNAP}, {"cell", required_argument, 0, O_CELL},        \
+        {"threads", required_argument, 0, O_THREADS}
+#define AREA_HELP                                                                             \
+    "  --buffer M         the off-road band around the reached roads, metres (30)\n"            \
+    "  --cell M           raster cell size, metres (default buffer / 2, larger when the\n"      \
+    "                     raster would exceed 2M cells, up to buffer; given: at most\n"         \
+    "                     buffer * 1.41)\n"                                                     \
+    "  --max-snap M       origins farther than this from a road are left out (5000)\n"          \
+    "  --threads N        threads for the pieces and the raster (default: one per\n"            \
+    "                     CPU; the result is the same for any number)\n"
+
+/* One of the shared options into its field: 1 taken, 0 not one of them,
+ * -1 a bad value (said). */
+static int area_opt(const char *cmd, int c, const char *arg, const char **profile, double *buffer_m,
+                    double *max_snap_m, double *cell_m, int *threads) {
+    switch (c) {
+    case O_AREA_PROFILE: *profile = arg; return 1;
+    case O_BUFFER: return metres_opt(cmd, "buffer", arg, buffer_m) ? -1 : 1;
+    case O_SNAP: return metres_opt(cmd, "max-snap", arg, max_snap_m) ? -1 : 1;
+    case O_CELL: return metres_opt(cmd, "cell", arg, cell_m) ? -1 : 1;
+    case O_THREADS: return cli_threads_opt(cmd, arg, 64, threads) ? -1 : 1;
+    default: return 0;
+    }
+}
+
 static void isochrone_help(FILE *out) {
     fprintf(out,
         "usage: wangge isochrone WS (--from LON,LAT ... | --origins FILE) --minutes 10,30\n"
@@ -170,28 +199,19 @@ static void isochrone_help(FILE *out) {
         "  --reverse          the area from which the origins can be reached in time\n"
         "  -o, --output OUT   the contours\n"
         "  --lines FILE       also write the reached road pieces with start_min, end_min\n"
-        "  --buffer M         the off-road band around the reached roads, metres (30)\n"
-        "  --cell M           raster cell size, metres (default buffer / 2, larger when the\n"
-        "                     raster would exceed 2M cells, up to buffer; given: at most\n"
-        "                     buffer * 1.41)\n"
-        "  --max-snap M       origins farther than this from a road are left out (5000)\n"
-        "  --threads N        threads for the pieces and the raster (default: one per\n"
-        "                     CPU; the result is the same for any number)\n"
+        AREA_HELP
         "  --json             print the summary as JSON\n"
         "  -h, --help         this text\n");
 }
 
 int cmd_isochrone(int argc, char **argv) {
-    enum { O_FROM = 256, O_ORIGINS, O_MINUTES, O_PROFILE, O_REVERSE, O_LINES, O_BUFFER, O_SNAP,
-           O_JSON, O_CELL, O_THREADS };
+    enum { O_FROM = 256, O_ORIGINS, O_MINUTES, O_REVERSE, O_LINES, O_JSON };
     static const struct option longopts[] = {
         {"from", required_argument, 0, O_FROM},       {"origins", required_argument, 0, O_ORIGINS},
-        {"minutes", required_argument, 0, O_MINUTES}, {"profile", required_argument, 0, O_PROFILE},
-        {"reverse", no_argument, 0, O_REVERSE},       {"lines", required_argument, 0, O_LINES},
-        {"buffer", required_argument, 0, O_BUFFER},   {"max-snap", required_argument, 0, O_SNAP},
-        {"cell", required_argument, 0, O_CELL},       {"threads", required_argument, 0, O_THREADS},
-        {"output", required_argument, 0, 'o'},        {"json", no_argument, 0, O_JSON},
-        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+        {"minutes", required_argument, 0, O_MINUTES}, {"reverse", no_argument, 0, O_REVERSE},
+        {"lines", required_argument, 0, O_LINES},     {"output", required_argument, 0, 'o'},
+        {"json", no_argument, 0, O_JSON},             {"help", no_argument, 0, 'h'},
+        AREA_LONGOPTS,                                {0, 0, 0, 0}};
     pts o = {0};
     double minutes[64];
     size_t nmin = 0;
@@ -218,25 +238,18 @@ int cmd_isochrone(int argc, char **argv) {
                 goto done;
             }
             break;
-        case O_PROFILE: opts.profile = optarg; break;
         case O_REVERSE: opts.reverse = 1; break;
         case O_LINES: lines = optarg; break;
-        case O_BUFFER:
-            if (metres_opt("isochrone", "buffer", optarg, &opts.buffer_m)) goto done;
-            break;
-        case O_SNAP:
-            if (metres_opt("isochrone", "max-snap", optarg, &opts.max_snap_m)) goto done;
-            break;
-        case O_CELL:
-            if (metres_opt("isochrone", "cell", optarg, &opts.cell_m)) goto done;
-            break;
-        case O_THREADS:
-            if (cli_threads_opt("isochrone", optarg, 64, &opts.threads)) goto done;
-            break;
         case 'o': out = optarg; break;
         case O_JSON: json = 1; break;
         case 'h': isochrone_help(stdout); rc = EXIT_OK; goto done;
-        default: isochrone_help(stderr); goto done;
+        default:
+            switch (area_opt("isochrone", c, optarg, &opts.profile, &opts.buffer_m,
+                             &opts.max_snap_m, &opts.cell_m, &opts.threads)) {
+            case 1: break;
+            case 0: isochrone_help(stderr); /* fall through */
+            default: goto done;
+            }
         }
     }
     if (optind != argc - 1) {
@@ -345,29 +358,20 @@ static void coverage_help(FILE *out) {
         "  --profile P        travel profile (default: car)\n"
         "  -o, --output OUT   the grids with their figures\n"
         "  --uncovered FILE   the uncovered parts (code, area_m2)\n"
-        "  --buffer M         the off-road band around the reached roads, metres (30)\n"
-        "  --cell M           raster cell size, metres (default buffer / 2, larger when the\n"
-        "                     raster would exceed 2M cells, up to buffer; given: at most\n"
-        "                     buffer * 1.41)\n"
-        "  --max-snap M       origins farther than this from a road are left out (5000)\n"
-        "  --threads N        threads for the pieces and the raster (default: one per\n"
-        "                     CPU; the result is the same for any number)\n"
+        AREA_HELP
         "  --json             print the summary as JSON\n"
         "  -h, --help         this text\n");
 }
 
 int cmd_coverage(int argc, char **argv) {
-    enum { O_OFFICERS = 256, O_ROLE, O_ORIGINS, O_MINUTES, O_RULE, O_PROFILE, O_UNCOVERED,
-           O_BUFFER, O_SNAP, O_JSON, O_CELL, O_THREADS };
+    enum { O_OFFICERS = 256, O_ROLE, O_ORIGINS, O_MINUTES, O_RULE, O_UNCOVERED, O_JSON };
     static const struct option longopts[] = {
         {"officers", no_argument, 0, O_OFFICERS},     {"role", required_argument, 0, O_ROLE},
         {"origins", required_argument, 0, O_ORIGINS}, {"minutes", required_argument, 0, O_MINUTES},
-        {"rule", required_argument, 0, O_RULE},       {"profile", required_argument, 0, O_PROFILE},
-        {"uncovered", required_argument, 0, O_UNCOVERED},
-        {"buffer", required_argument, 0, O_BUFFER},   {"max-snap", required_argument, 0, O_SNAP},
-        {"cell", required_argument, 0, O_CELL},       {"threads", required_argument, 0, O_THREADS},
+        {"rule", required_argument, 0, O_RULE},       {"uncovered", required_argument, 0, O_UNCOVERED},
         {"output", required_argument, 0, 'o'},        {"json", no_argument, 0, O_JSON},
-        {"help", no_argument, 0, 'h'},                {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},                AREA_LONGOPTS,
+        {0, 0, 0, 0}};
     pts o = {0};
     const char *origins = NULL, *out = NULL, *uncovered = NULL;
     int officers = 0, json = 0, c, rc = EXIT_USAGE;
@@ -390,24 +394,17 @@ int cmd_coverage(int argc, char **argv) {
             opts.minutes = x;
             break;
         case O_RULE: opts.rule = optarg; break;
-        case O_PROFILE: opts.profile = optarg; break;
         case O_UNCOVERED: uncovered = optarg; break;
-        case O_BUFFER:
-            if (metres_opt("coverage", "buffer", optarg, &opts.buffer_m)) goto done;
-            break;
-        case O_SNAP:
-            if (metres_opt("coverage", "max-snap", optarg, &opts.max_snap_m)) goto done;
-            break;
-        case O_CELL:
-            if (metres_opt("coverage", "cell", optarg, &opts.cell_m)) goto done;
-            break;
-        case O_THREADS:
-            if (cli_threads_opt("coverage", optarg, 64, &opts.threads)) goto done;
-            break;
         case 'o': out = optarg; break;
         case O_JSON: json = 1; break;
         case 'h': coverage_help(stdout); rc = EXIT_OK; goto done;
-        default: coverage_help(stderr); goto done;
+        default:
+            switch (area_opt("coverage", c, optarg, &opts.profile, &opts.buffer_m,
+                             &opts.max_snap_m, &opts.cell_m, &opts.threads)) {
+            case 1: break;
+            case 0: coverage_help(stderr); /* fall through */
+            default: goto done;
+            }
         }
     }
     if (optind != argc - 1) {
