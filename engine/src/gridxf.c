@@ -52,7 +52,7 @@ static void coefficients(wg_gridxf *g) {
 
 /* The node nearest to (x, y) and the offsets from it; 0 outside. */
 static int node_of(const wg_gridxf *g, double x, double y, size_t *k, double *du, double *dv) {
-    double u = (x - g->x0) / g->step + 1, v = (y - g->y0) / g->step + 1;
+    double u = (x - g->x0) * g->istep + 1, v = (y - g->y0) * g->istep + 1;
     if (!(u >= 0.5 && v >= 0.5 && u + 1.5 < g->nx && v + 1.5 < g->ny)) return 0;
     double fu = (double)(long long)(u + 0.5), fv = (double)(long long)(v + 0.5); /* floor, > 0 */
     if (!(fu >= 1 && fv >= 1 && fu + 1 < g->nx && fv + 1 < g->ny)) return 0;
@@ -79,7 +79,8 @@ wg_status wg_gridxf_make(wg_ws *ws, int inverse, double x0, double y0, double x1
         return WG_OK;
     double nx = ceil((x1 - x0) / step) + 4, ny = ceil((y1 - y0) / step) + 4;
     if (nx * ny > 0.5 * (double)npts || nx * ny > 1e7) return WG_OK; /* not worth it */
-    g->x0 = x0, g->y0 = y0, g->step = step, g->nx = (uint32_t)nx, g->ny = (uint32_t)ny;
+    g->x0 = x0, g->y0 = y0, g->step = step, g->istep = 1 / step;
+    g->nx = (uint32_t)nx, g->ny = (uint32_t)ny;
     size_t n = (size_t)g->nx * g->ny;
     if (!(g->v = malloc(2 * n * sizeof *g->v)))
         return wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory for a transformation lattice");

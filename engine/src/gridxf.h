@@ -8,7 +8,7 @@
 typedef struct wg_gridxf {
     wg_ws *ws;
     int inverse, exact; /* exact: PROJ on every point */
-    double x0, y0, step;
+    double x0, y0, step, istep; /* istep = 1 / step: a product per point, not a quotient */
     uint32_t nx, ny;
     double *v; /* nx * ny output pairs; node (i, j) at x0 + (i - 1) step, y0 + (j - 1) step */
     double *c; /* 12 coefficients a node (gridxf.c) */
