@@ -369,15 +369,6 @@ static int cmp_grid_code(const void *a, const void *b) {
 
 /* ---- writing ------------------------------------------------------------- */
 
-static wg_status field(wg_ctx *ctx, OGRLayerH l, const char *name, OGRFieldType t) {
-    OGRFieldDefnH fd = OGR_Fld_Create(name, t);
-    OGRErr e = OGR_L_CreateField(l, fd, 1);
-    OGR_Fld_Destroy(fd);
-    return e == OGRERR_NONE ? WG_OK
-                            : wg_err(ctx, WG_ERR_GDAL, "cannot create field %s: %s", name,
-                                     wg_gdal_msg());
-}
-
 static OGRGeometryH ogr_of(wg_ctx *ctx, const GEOSGeometry *g) {
     GEOSWKBWriter *wr = GEOSWKBWriter_create_r(ctx->geos);
     size_t len = 0;
@@ -407,7 +398,7 @@ static wg_status write_grids(wg_ctx *ctx, void *layer, void *user) {
                                          OFTInteger64, OFTString};
     wg_status rc;
     for (int k = 0; k < 12; k++)
-        if ((rc = field(ctx, l, names[k], types[k]))) return rc;
+        if ((rc = wg_ogr_add_field(ctx, l, names[k], types[k], -1))) return rc;
     for (size_t i = 0; i < c->ngrids; i++) {
         const wg_unit *u = &c->units.v[c->grids[i]];
         const gfig *f = &c->f[i];
@@ -438,8 +429,9 @@ static wg_status write_uncovered(wg_ctx *ctx, void *layer, void *user) {
     OGRLayerH l = layer;
     cov *c = user;
     wg_status rc;
-    if ((rc = field(ctx, l, "code", OFTString)) || (rc = field(ctx, l, "minutes", OFTReal)) ||
-        (rc = field(ctx, l, "area_m2", OFTReal)))
+    if ((rc = wg_ogr_add_field(ctx, l, "code", OFTString, -1)) ||
+        (rc = wg_ogr_add_field(ctx, l, "minutes", OFTReal, -1)) ||
+        (rc = wg_ogr_add_field(ctx, l, "area_m2", OFTReal, -1)))
         return rc;
     for (size_t i = 0; i < c->ngrids; i++) {
         const gfig *f = &c->f[i];

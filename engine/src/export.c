@@ -30,15 +30,6 @@ wg_status wg_layer_parse(const char *name, wg_layer *out) {
 
 /* ---- layers -------------------------------------------------------------- */
 
-static wg_status add_field(wg_ctx *ctx, OGRLayerH l, const char *name, OGRFieldType t) {
-    OGRFieldDefnH fd = OGR_Fld_Create(name, t);
-    OGRErr e = OGR_L_CreateField(l, fd, 1);
-    OGR_Fld_Destroy(fd);
-    return e == OGRERR_NONE ? WG_OK
-                            : wg_err(ctx, WG_ERR_GDAL, "cannot create field %s: %s", name,
-                                     wg_gdal_msg());
-}
-
 static OGRGeometryH to_ogr(wg_ctx *ctx, GEOSWKBWriter *wr, const GEOSGeometry *g) {
     size_t len = 0;
     unsigned char *wkb = GEOSWKBWriter_write_r(ctx->geos, wr, g, &len);
@@ -59,8 +50,8 @@ static wg_status write_units(wg_ws *ws, OGRLayerH l, unsigned mask, const char *
                                          "valid_from", "valid_to"};
     wg_status rc = WG_OK;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !rc; i++)
-        rc = add_field(ctx, l, fields[i], OFTString);
-    if (rc || (rc = add_field(ctx, l, "area_m2", OFTReal))) return rc;
+        rc = wg_ogr_add_field(ctx, l, fields[i], OFTString, -1);
+    if (rc || (rc = wg_ogr_add_field(ctx, l, "area_m2", OFTReal, -1))) return rc;
     wg_unitset set;
     if ((rc = wg_units_load(ws, mask, at, &set))) return rc;
     GEOSWKBWriter *wr = GEOSWKBWriter_create_r(ctx->geos);
@@ -96,7 +87,7 @@ static wg_status write_officers(wg_ws *ws, OGRLayerH l, int64_t *written) {
     wg_status rc = WG_OK;
     static const char *const fields[] = {"officer_id", "name", "phone", "roles", "grids"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !rc; i++)
-        rc = add_field(ctx, l, fields[i], OFTString);
+        rc = wg_ogr_add_field(ctx, l, fields[i], OFTString, -1);
     if (rc) return rc;
     sqlite3_stmt *st = NULL;
     if ((rc = wg_ws_prepare(ws,
@@ -183,16 +174,16 @@ wg_status wg_export_incidents_to(wg_ws *ws, GDALDatasetH ds, const char *name,
     enum { NCOLS = sizeof cols / sizeof cols[0] };
     OGRLayerH l = create_layer(ctx, ds, name, wkbPoint, lco);
     if (!l) return WG_ERR_GDAL;
-    wg_status rc = add_field(ctx, l, "id", OFTInteger64);
+    wg_status rc = wg_ogr_add_field(ctx, l, "id", OFTInteger64, -1);
     char sql[1024];
     size_t o = (size_t)snprintf(sql, sizeof sql, "SELECT id, X(geom), Y(geom)");
     int have[NCOLS];
     for (int i = 0; i < NCOLS && !rc; i++) {
         have[i] = wg_ws_has_column(ws, "incidents", cols[i]);
         o += (size_t)snprintf(sql + o, sizeof sql - o, ", %s", have[i] ? cols[i] : "NULL");
-        rc = add_field(ctx, l, cols[i], OFTString);
+        rc = wg_ogr_add_field(ctx, l, cols[i], OFTString, -1);
     }
-    if (!rc) rc = add_field(ctx, l, "open", OFTInteger);
+    if (!rc) rc = wg_ogr_add_field(ctx, l, "open", OFTInteger, -1);
     snprintf(sql + o, sizeof sql - o, ", %s FROM incidents WHERE geom IS NOT NULL ORDER BY id",
              wg_incident_is_open_sql());
     sqlite3_stmt *st = NULL;

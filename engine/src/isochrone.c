@@ -597,15 +597,6 @@ wg_status wg_isochrone_line(const wg_isochrone *iso, size_t i, wg_isochrone_piec
 
 /* ---- writing ------------------------------------------------------------- */
 
-static wg_status add_field(wg_ctx *ctx, OGRLayerH l, const char *name, OGRFieldType t) {
-    OGRFieldDefnH fd = OGR_Fld_Create(name, t);
-    OGRErr e = OGR_L_CreateField(l, fd, 1);
-    OGR_Fld_Destroy(fd);
-    return e == OGRERR_NONE ? WG_OK
-                            : wg_err(ctx, WG_ERR_GDAL, "cannot create field %s: %s", name,
-                                     wg_gdal_msg());
-}
-
 wg_status wg_iso_write_layer(wg_ctx *ctx, const char *path, const char *layer, int gtype,
                              wg_iso_layer_fn fn, void *user) {
     wg_staging sg;
@@ -646,8 +637,9 @@ static wg_status write_contours(wg_ctx *ctx, void *layer, void *user) {
     OGRLayerH l = layer;
     const wg_isochrone *iso = user;
     wg_status rc;
-    if ((rc = add_field(ctx, l, "minutes", OFTReal)) || (rc = add_field(ctx, l, "area_m2", OFTReal)) ||
-        (rc = add_field(ctx, l, "nodes", OFTInteger64)))
+    if ((rc = wg_ogr_add_field(ctx, l, "minutes", OFTReal, -1)) ||
+        (rc = wg_ogr_add_field(ctx, l, "area_m2", OFTReal, -1)) ||
+        (rc = wg_ogr_add_field(ctx, l, "nodes", OFTInteger64, -1)))
         return rc;
     /* largest first, so a map draws the smaller contours on top */
     for (size_t i = iso->n; i-- > 0;) {
@@ -673,8 +665,9 @@ static wg_status write_lines(wg_ctx *ctx, void *layer, void *user) {
     OGRLayerH l = layer;
     const wg_isochrone *iso = user;
     wg_status rc;
-    if ((rc = add_field(ctx, l, "edge_id", OFTInteger64)) ||
-        (rc = add_field(ctx, l, "start_min", OFTReal)) || (rc = add_field(ctx, l, "end_min", OFTReal)))
+    if ((rc = wg_ogr_add_field(ctx, l, "edge_id", OFTInteger64, -1)) ||
+        (rc = wg_ogr_add_field(ctx, l, "start_min", OFTReal, -1)) ||
+        (rc = wg_ogr_add_field(ctx, l, "end_min", OFTReal, -1)))
         return rc;
     for (size_t i = 0; i < iso->lines.n; i++) {
         wg_isochrone_piece p;

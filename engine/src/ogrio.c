@@ -31,6 +31,17 @@ void wg_gdal_quiet_push(void) {
 
 void wg_gdal_quiet_pop(void) { CPLPopErrorHandler(); }
 
+wg_status wg_ogr_add_field(wg_ctx *ctx, OGRLayerH l, const char *name, OGRFieldType t,
+                           int precision) {
+    OGRFieldDefnH fd = OGR_Fld_Create(name, t);
+    if (precision >= 0) OGR_Fld_SetPrecision(fd, precision);
+    OGRErr e = OGR_L_CreateField(l, fd, 1);
+    OGR_Fld_Destroy(fd);
+    return e == OGRERR_NONE ? WG_OK
+                            : wg_err(ctx, WG_ERR_GDAL, "cannot create field %s: %s", name,
+                                     wg_gdal_msg());
+}
+
 wg_status wg_gdal_close_checked(wg_ctx *ctx, GDALDatasetH ds, wg_status rc, const char *what) {
     if (!ds) return rc;
     CPLErrorReset();

@@ -25,6 +25,11 @@ void wg_gdal_quiet_pop(void);
  * error. Returns the status to keep. */
 wg_status wg_gdal_close_checked(wg_ctx *ctx, GDALDatasetH ds, wg_status rc, const char *what);
 
+/* Adds a field of type t to layer l (precision digits after the point
+ * when >= 0, e.g. for a Shapefile's reals); a failure says which field. */
+wg_status wg_ogr_add_field(wg_ctx *ctx, OGRLayerH l, const char *name, OGRFieldType t,
+                           int precision);
+
 /* The OGR driver for an output path's extension (.geojson/.json, .shp,
  * .gpkg, .fgb, .csv), or NULL with a message naming the extension. */
 const char *wg_ogr_driver_for(wg_ctx *ctx, const char *path);

@@ -245,16 +245,6 @@ done:
 
 /* ---- writing ---------------------------------------------------------------- */
 
-static wg_status add_field(wg_ctx *ctx, OGRLayerH l, const char *name, OGRFieldType t) {
-    OGRFieldDefnH fd = OGR_Fld_Create(name, t);
-    if (t == OFTReal) OGR_Fld_SetPrecision(fd, 2);
-    OGRErr e = OGR_L_CreateField(l, fd, 1);
-    OGR_Fld_Destroy(fd);
-    return e == OGRERR_NONE ? WG_OK
-                            : wg_err(ctx, WG_ERR_GDAL, "cannot create field %s: %s", name,
-                                     wg_gdal_msg());
-}
-
 static const char *const INT_FIELDS[] = {"received", "accepted", "closed", "closed_on_time",
                                          "open", "overdue_open", "warning_open", "rated",
                                          "satisfied"};
@@ -314,12 +304,12 @@ wg_status wg_stats_write(wg_ws *ws, const wg_stats_opts *o, const wg_stats_row *
                                               geom ? wkbMultiPolygon : wkbNone, (char **)lco)
                      : NULL;
     if (!rc && !l) rc = wg_err(ctx, WG_ERR_GDAL, "cannot create %s: %s", path, wg_gdal_msg());
-    if (!rc) rc = add_field(ctx, l, "key", OFTString);
-    if (!rc && geom) rc = add_field(ctx, l, "name", OFTString);
+    if (!rc) rc = wg_ogr_add_field(ctx, l, "key", OFTString, -1);
+    if (!rc && geom) rc = wg_ogr_add_field(ctx, l, "name", OFTString, -1);
     for (size_t i = 0; !rc && i < sizeof INT_FIELDS / sizeof INT_FIELDS[0]; i++)
-        rc = add_field(ctx, l, INT_FIELDS[i], OFTInteger64);
+        rc = wg_ogr_add_field(ctx, l, INT_FIELDS[i], OFTInteger64, -1);
     for (size_t i = 0; !rc && i < sizeof REAL_FIELDS / sizeof REAL_FIELDS[0]; i++)
-        rc = add_field(ctx, l, REAL_FIELDS[i], OFTReal);
+        rc = wg_ogr_add_field(ctx, l, REAL_FIELDS[i], OFTReal, 2);
     if (!rc) GDALDatasetStartTransaction(ds, 0);
     for (size_t i = 0; !rc && i < n; i++) {
         OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
