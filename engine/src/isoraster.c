@@ -133,11 +133,12 @@ static int span(const sgeo *g, double cy, double *lo, double *hi) {
 static void stamp(wg_iso_raster *r, uint32_t rlo, uint32_t rhi, double ics, double ax, double ay,
                   double bx, double by, double ta, double tb) {
     const double B = r->band, B2 = B * B, cs = r->cell;
-    double dx = bx - ax, dy = by - ay, L = sqrt(dx * dx + dy * dy);
     double ya = (ay < by ? ay : by) - B, yb = (ay < by ? by : ay) + B;
-    /* the rows whose centre line y1 - (row + 0.5) cs lies in [ya, yb] */
+    /* the rows whose centre line y1 - (row + 0.5) cs lies in [ya, yb]
+     * (first: with several parts, most segments fall outside a part's rows) */
     double fr0 = fceil((r->y1 - yb) * ics - 0.5), fr1 = ffloor((r->y1 - ya) * ics - 0.5);
     if (fr1 < rlo || fr0 >= rhi) return;
+    double dx = bx - ax, dy = by - ay, L = sqrt(dx * dx + dy * dy);
     uint32_t r0 = fr0 < rlo ? rlo : (uint32_t)fr0, r1 = fr1 >= rhi ? rhi - 1 : (uint32_t)fr1;
     double iL = L > 0 ? 1 / L : 0, ux = dx * iL, uy = dy * iL, k = (tb - ta) * iL;
     double tmin = ta < tb ? ta : tb;
