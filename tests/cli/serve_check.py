@@ -156,6 +156,7 @@ def api(port, setup_path):
         ("/v1/incidents?limit=0", "invalid_parameter"),
         ("/v1/incidents?limit=99999", "invalid_parameter"),
         ("/v1/incidents?after=-1", "invalid_parameter"),
+        ("/v1/incidents?colour=blue", "invalid_parameter"),
         ("/v1/incidents/abc", "invalid_parameter"),
         ("/v1/incidents/0", "invalid_parameter"),
         ("/v1/incidents/1?x=1", "unknown_parameter"),
@@ -257,6 +258,10 @@ def api(port, setup_path):
            p["events"][0]["to"] == "reported",
            "the answer has status, grid, level, deadline, officers and history")
     expect(js["geometry"]["coordinates"] == [p_in[0], p_in[1]], "the point as sent (WGS84)")
+    expect(p["colour"] == "green" and p["assignee"] is None and p["dispatch_deadline"] and
+           p["closed_at"] is None and p["satisfaction"] is None,
+           "a new report is green, unassigned, with a dispatch deadline (%s)" %
+           {k: p.get(k) for k in ("colour", "assignee", "dispatch_deadline")})
     st, js2, _, _ = admin.get("/v1/incidents/%d" % iid)
     expect(st == 200 and js2 == js, "GET /v1/incidents/{id} returns the same incident")
     st, js3, _, _ = admin.call("POST", "/v1/incidents", body=dict(good, ext_id="T-1"))
@@ -274,6 +279,14 @@ def api(port, setup_path):
     expect(st == 200 and iid not in [f["id"] for f in lst["features"]], "not found outside bbox")
     st, lst, _, _ = admin.get("/v1/incidents?since=2000-01-01T00:00:00Z&status=reported")
     expect(iid in [f["id"] for f in lst["features"]], "found by since and status")
+    st, lst, _, _ = admin.get("/v1/incidents?colour=green&limit=1000")
+    expect(st == 200 and iid in [f["id"] for f in lst["features"]] and
+           all(f["properties"]["colour"] == "green" for f in lst["features"]),
+           "listed under colour=green, every one green")
+    st, lst, _, _ = admin.get("/v1/incidents?colour=red&limit=1000")
+    expect(st == 200 and iid not in [f["id"] for f in lst["features"]] and
+           all(f["properties"]["colour"] == "red" for f in lst["features"]),
+           "not listed under colour=red")
     st, lst, _, _ = admin.get("/v1/incidents?since=2099-01-01T00:00:00%2B08:00")
     expect(st == 200 and lst["count"] == 0 and lst["next_after"] is None, "none since 2099")
     # GCJ-02 from a handset: stored in WGS84.
@@ -403,6 +416,19 @@ def api(port, setup_path):
            [e["event"] for e in js["properties"]["events"]] ==
            ["report", "accept", "assign", "handle", "reject", "handle", "verify", "close"],
            "closed, with the whole history in order")
+    p = js["properties"] if st == 200 else {}
+    expect(p.get("colour") == "closed" and p.get("assignee") == oid and p.get("satisfaction") == 5 and
+           p.get("closed_at") and p.get("closed_on_time") is True,
+           "the closed one shows colour, assignee, satisfaction, closed on time (%s)" %
+           {k: p.get(k) for k in ("colour", "assignee", "satisfaction", "closed_on_time")})
+    seen, after = [], 0
+    while True:
+        st, lst, _, _ = admin.get("/v1/incidents?colour=closed&limit=1&after=%d" % after)
+        seen += [f["id"] for f in lst["features"]]
+        if st != 200 or lst["next_after"] is None:
+            break
+        after = lst["next_after"]
+    expect(seen == [iid], "colour=closed pages to exactly the closed one (%s)" % seen)
     check_error(an, "POST", ev, 409, "conflict", body={"action": "accept"}, what="accept a closed one")
     # Out of scope: another town's incident (reported by the admin key).
     st, js, _, _ = admin.call("POST", "/v1/incidents", body={"lon": p_out[0], "lat": p_out[1]})

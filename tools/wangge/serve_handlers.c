@@ -185,7 +185,17 @@ static void render_incident(req *r, worker *w, const wg_incident *inc, cJSON *ev
         cJSON_Delete(events);
         return;
     }
+    /* where it stands now, read back (also for a report just committed, so
+     * the answer equals what GET /v1/incidents/{id} gives) */
+    wg_incident_state ist;
+    if (wg_incident_state_get(w->ws, NULL, inc->id, (int64_t)time(NULL), &ist)) {
+        cJSON_Delete(events);
+        req_error(r, 503, "unavailable", "cannot read the incident's state: %s",
+                  wg_ctx_errmsg(w->ctx));
+        return;
+    }
     cJSON *f = json_incident(inc), *p = cJSON_GetObjectItemCaseSensitive(f, "properties");
+    cli_incident_state_json(p, &ist);
     if (duplicate) cJSON_AddBoolToObject(p, "duplicate", 1);
     const char *codes[WG_PLACE_MAX_EXCL + 3];
     char buf[WG_PLACE_MAX_EXCL * (WG_INCIDENT_TEXT_MAX + 1) + 1];
@@ -284,17 +294,27 @@ void h_incident(req *r, worker *w) {
 }
 
 typedef struct list_ctx {
+    wg_ws *ws;
+    const wg_rules *rules;
+    int64_t now;
+    const char *colour; /* only incidents of this colour (NULL: all) */
     cJSON *features;
-    size_t n;
+    size_t n, want, seen;
     int64_t last;
+    wg_status st;
 } list_ctx;
 
 static int add_feature(void *user, const wg_incident *inc) {
     list_ctx *lc = user;
-    cJSON_AddItemToArray(lc->features, json_incident(inc));
-    lc->n++;
+    wg_incident_state ist;
+    lc->seen++;
     lc->last = inc->id;
-    return 0;
+    if ((lc->st = wg_incident_state_get(lc->ws, lc->rules, inc->id, lc->now, &ist))) return 1;
+    if (lc->colour && strcmp(lc->colour, wg_colour_name(ist.colour))) return 0;
+    cJSON *f = json_incident(inc);
+    cli_incident_state_json(cJSON_GetObjectItemCaseSensitive(f, "properties"), &ist);
+    cJSON_AddItemToArray(lc->features, f);
+    return ++lc->n >= lc->want;
 }
 
 void h_incidents(req *r, worker *w) {
@@ -316,8 +336,22 @@ void h_incidents(req *r, worker *w) {
         refuse_scope(r, "grid", q.code);
         return;
     }
-    list_ctx lc = {cJSON_CreateArray(), 0, 0};
-    wg_status st = wg_incidents_query(w->ws, &q, add_feature, &lc);
+    wg_rules *rules = NULL;
+    list_ctx lc = {w->ws, NULL, (int64_t)time(NULL), v[IQ_COLOUR].set ? v[IQ_COLOUR].text : NULL,
+                   cJSON_CreateArray(), 0, q.limit, 0, 0, WG_OK};
+    wg_status st = wg_rules_load(w->ws, &rules);
+    lc.rules = rules;
+    /* a colour is judged per incident, not in SQL: read on in pages until
+     * the page is full or nothing is left */
+    if (lc.colour) q.limit = 1000;
+    while (!st) {
+        lc.seen = 0;
+        st = wg_incidents_query(w->ws, &q, add_feature, &lc);
+        if (!st) st = lc.st;
+        if (st || lc.n >= lc.want || lc.seen < q.limit) break;
+        q.after_id = lc.last;
+    }
+    wg_rules_free(rules);
     if (st) {
         cJSON_Delete(lc.features);
         req_error(r, 503, "unavailable", "cannot query incidents: %s", wg_ctx_errmsg(w->ctx));
@@ -327,7 +361,7 @@ void h_incidents(req *r, worker *w) {
     cJSON_AddStringToObject(o, "type", "FeatureCollection");
     cJSON_AddItemToObject(o, "features", lc.features);
     cJSON_AddNumberToObject(o, "count", (double)lc.n);
-    if (lc.n == q.limit) cJSON_AddNumberToObject(o, "next_after", (double)lc.last);
+    if (lc.n == lc.want) cJSON_AddNumberToObject(o, "next_after", (double)lc.last);
     else cJSON_AddNullToObject(o, "next_after");
     r->ctype = "application/geo+json";
     req_reply_json(r, 200, o);

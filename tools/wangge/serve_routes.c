@@ -7,6 +7,7 @@
 
 static const char *const STATUSES[] = {"reported", "accepted", "assigned", "handled",
                                        "verified", "closed",   NULL};
+static const char *const COLOURS[] = {"green", "yellow", "red", "closed", NULL};
 static const char *const ROLES[] = {"grid_worker", "grid_chief", "grid_instructor", "volunteer",
                                     "police",      "judge",      "prosecutor",      "lawyer",
                                     NULL};
@@ -27,6 +28,7 @@ const wg_param_spec INCIDENTS_SPEC[] = {
     [IQ_STATUS] = {"status", WG_PARAM_ENUM, 0, 0, 0, STATUSES},
     [IQ_LIMIT] = {"limit", WG_PARAM_INT, 0, 1, 1000, NULL},
     [IQ_AFTER] = {"after", WG_PARAM_INT, 0, 0, 9e15, NULL},
+    [IQ_COLOUR] = {"colour", WG_PARAM_ENUM, 0, 0, 0, COLOURS},
 };
 
 const wg_param_spec GRID_SPEC[] = {
