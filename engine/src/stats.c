@@ -39,7 +39,7 @@ wg_status wg_stats_by_parse(const char *s, wg_stats_by *out) {
 
 typedef struct group {
     wg_stats_row row;
-    char *key;
+    char *key, *name;
     int64_t sat_sum;
     int64_t *close_s; /* seconds from report to close */
     size_t nclose, capclose;
@@ -103,7 +103,7 @@ static group *lookup(wg_ctx *ctx, table *t, const char *key) {
 
 static void table_free(table *t) {
     for (size_t i = 0; i < t->n; i++) {
-        free(t->g[i].key);
+        free(t->g[i].key), free(t->g[i].name);
         free(t->g[i].close_s);
     }
     free(t->g);
@@ -123,7 +123,7 @@ static double pct(int64_t num, int64_t den) { return den ? 100.0 * (double)num /
 
 static void finish_row(group *g) {
     wg_stats_row *r = &g->row;
-    r->key = g->key;
+    r->key = g->key, r->name = g->name;
     if (g->nclose) {
         qsort(g->close_s, g->nclose, sizeof *g->close_s, cmp_i64);
         size_t m = g->nclose / 2;
@@ -140,6 +140,50 @@ static void finish_row(group *g) {
 }
 
 static const char *txt(sqlite3_stmt *st, int i) { return (const char *)sqlite3_column_text(st, i); }
+
+/* Each group's name: the unit's current one, or the officer's. */
+static wg_status name_groups(wg_ws *ws, wg_stats_by by, table *t) {
+    if (by == WG_STATS_CATEGORY || !t->n) return WG_OK;
+    sqlite3_stmt *q = NULL;
+    wg_status rc = wg_ws_prepare(ws, by == WG_STATS_OFFICER
+                                         ? "SELECT name FROM officers WHERE officer_id = ?1"
+                                         : "SELECT name FROM units WHERE code = ?1 AND level = ?2 "
+                                           "AND valid_to IS NULL", &q);
+    if (rc) return rc;
+    if (by != WG_STATS_OFFICER) sqlite3_bind_text(q, 2, BY[by], -1, SQLITE_STATIC);
+    for (size_t i = 0; i < t->n && !rc; i++) {
+        group *g = &t->g[i];
+        sqlite3_bind_text(q, 1, g->key, -1, SQLITE_STATIC);
+        int r = sqlite3_step(q);
+        if (r == SQLITE_ROW && txt(q, 0) && !(g->name = strdup(txt(q, 0))))
+            rc = wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
+        else if (r != SQLITE_ROW && r != SQLITE_DONE)
+            rc = wg_ws_sqlerr(ws, "reading the groups' names");
+        sqlite3_reset(q);
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+/* The sums of every group, and all their closing times for the median. */
+static wg_status total_group(wg_ctx *ctx, const table *t, group *all) {
+    size_t nclose = 0;
+    for (size_t i = 0; i < t->n; i++) nclose += t->g[i].nclose;
+    if (nclose && !(all->close_s = malloc(nclose * sizeof *all->close_s)))
+        return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    wg_stats_row *a = &all->row;
+    for (size_t i = 0; i < t->n; i++) {
+        const group *g = &t->g[i];
+        const wg_stats_row *r = &g->row;
+        a->received += r->received, a->accepted += r->accepted, a->closed += r->closed;
+        a->closed_on_time += r->closed_on_time, a->open += r->open;
+        a->overdue_open += r->overdue_open, a->warning_open += r->warning_open;
+        a->rated += r->rated, a->satisfied += r->satisfied, all->sat_sum += g->sat_sum;
+        if (g->nclose) memcpy(all->close_s + all->nclose, g->close_s, g->nclose * sizeof *g->close_s);
+        all->nclose += g->nclose;
+    }
+    return WG_OK;
+}
 
 wg_status wg_stats_compute(wg_ws *ws, const wg_stats_opts *o,
                            int (*fn)(void *user, const wg_stats_row *row), void *user) {
@@ -158,6 +202,7 @@ wg_status wg_stats_compute(wg_ws *ws, const wg_stats_opts *o,
     wg_time_format(to + 86400, hi);
     wg_rules *rules = NULL;
     table t = {0};
+    group all = {0}; /* the total row: key and name NULL */
     sqlite3_stmt *st = NULL;
     wg_status rc = wg_lifecycle_ready(ws) ? WG_OK : wg_lifecycle_init(ws);
     if (rc || (rc = wg_rules_load(ws, &rules))) goto done;
@@ -232,12 +277,19 @@ wg_status wg_stats_compute(wg_ws *ws, const wg_stats_opts *o,
         goto done;
     }
     if (t.n) qsort(t.g, t.n, sizeof *t.g, cmp_group);
+    if ((rc = name_groups(ws, o->by, &t))) goto done;
+    if (o->total && (rc = total_group(ctx, &t, &all))) goto done;
     for (size_t i = 0; i < t.n; i++) {
         finish_row(&t.g[i]);
-        if (fn(user, &t.g[i].row)) break;
+        if (fn(user, &t.g[i].row)) goto done;
+    }
+    if (o->total) {
+        finish_row(&all);
+        fn(user, &all.row);
     }
 done:
     sqlite3_finalize(st);
+    free(all.close_s);
     table_free(&t);
     wg_rules_free(rules);
     return rc;

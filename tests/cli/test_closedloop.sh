@@ -113,7 +113,14 @@ for r in rows:
         d["overdue_open"] += 1  # every deadline of 2025 is past on 2026-01-01
 pct = lambda a, b: round(100.0 * a / b, 2) if b else None
 out = []
-for k in sorted(g, key=lambda s: s.encode()):
+# the total: every row in one group, after the others
+t = dict(received=0, accepted=0, closed=0, closed_on_time=0, open=0, overdue_open=0,
+         warning_open=0, rated=0, satisfied=0, h=[], s=0)
+for d in g.values():
+    for f in t:
+        t[f] += d[f]
+g[None] = t
+for k in sorted(g, key=lambda s: b"\xff" if s is None else s.encode()):
     d = g[k]
     out.append(dict(key=k, received=d["received"], accepted=d["accepted"], closed=d["closed"],
                     closed_on_time=d["closed_on_time"], open=d["open"],
@@ -131,22 +138,34 @@ for pair in town:wg_town category:category village:wg_village; do
     by=${pair%%:*}
     oracle "${pair#*:}" "$WG_TMP/want_$by.json"
     expect_exit 0 "$WANGGE" stats "$ws" --by "$by" --at "$AT"
-    py 'import json, sys
-got = json.load(open(sys.argv[1]))["groups"]
+    py 'import json, sqlite3, sys
+j = json.load(open(sys.argv[1]))
 want = json.load(open(sys.argv[2]))
+want_total = want.pop()
+del want_total["key"]
+if j["total"] != want_total:
+    sys.exit("stats total differs:\n got  %s\n want %s" % (j["total"], want_total))
+got = j["groups"]
+by = sys.argv[4]
+names = dict(sqlite3.connect(sys.argv[3]).execute(
+    "SELECT code, name FROM units WHERE level = ? AND valid_to IS NULL", (by,)).fetchall())
+for g in got:
+    n = g.pop("name")
+    if n != (names.get(g["key"]) if by != "category" else None):
+        sys.exit("group %s is named %r" % (g["key"], n))
 for g, w in zip(got, want):
     if g != w:
         sys.exit("stats differ:\n got  %s\n want %s" % (g, w))
 assert len(got) == len(want), (len(got), len(want))
 assert sum(g["closed"] for g in got) > 50 and sum(g["closed_on_time"] for g in got) > 10' \
-        "$OUT" "$WG_TMP/want_$by.json"
-    ok "stats --by $by equals the figures computed from the CSV"
+        "$OUT" "$WG_TMP/want_$by.json" "$ws" "$by"
+    ok "stats --by $by equals the figures computed from the CSV (groups named, total over all)"
 done
 expect_exit 0 "$WANGGE" stats "$ws" --by town --at "$AT" -o "$WG_TMP/towns.gpkg"
 py 'import json, sqlite3, sys
 con = sqlite3.connect(sys.argv[1])
 rows = con.execute("SELECT key, name, received, on_time_rate, geom IS NOT NULL FROM towns ORDER BY key").fetchall()
-want = json.load(open(sys.argv[2]))
+want = json.load(open(sys.argv[2]))[:-1]  # without the total
 assert [(r[0], r[2]) for r in rows] == [(w["key"], w["received"]) for w in want], rows
 assert all(r[1] and r[4] for r in rows), rows
 assert con.execute("SELECT srs_id FROM gpkg_geometry_columns").fetchone()[0] == 4326' \

@@ -20,6 +20,8 @@ static void help(FILE *out) {
         "  rated, satisfied (satisfaction 4-5), mean_satisfaction, and the rates in percent:\n"
         "  acceptance_rate 受理率, on_time_rate 按时办结率, satisfaction_rate 满意率 (null when\n"
         "  nothing to divide by).\n"
+        "JSON: {\"groups\": [{\"key\", \"name\" (the unit's or officer's), figures...}],\n"
+        "\"total\": {figures over every group}}.\n"
         "  --at TIME   when open incidents are judged (default now)\n"
         "  -o FILE     write a layer instead of JSON (.geojson, .gpkg, .shp, .fgb, .csv): by\n"
         "              grid, village or town with each unit's current polygon and name\n"
@@ -32,7 +34,7 @@ static void num(cJSON *o, const char *k, double v, int round2) {
 }
 
 typedef struct collect {
-    cJSON *arr;
+    cJSON *root, *arr;
     wg_stats_row *rows;
     size_t n, cap;
     int failed;
@@ -42,7 +44,11 @@ static int on_row(void *user, const wg_stats_row *r) {
     collect *c = user;
     if (c->arr) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "key", r->key);
+        if (r->key) {
+            cJSON_AddStringToObject(o, "key", r->key);
+            if (r->name) cJSON_AddStringToObject(o, "name", r->name);
+            else cJSON_AddNullToObject(o, "name");
+        }
         num(o, "received", (double)r->received, 0);
         num(o, "accepted", (double)r->accepted, 0);
         num(o, "closed", (double)r->closed, 0);
@@ -57,7 +63,8 @@ static int on_row(void *user, const wg_stats_row *r) {
         num(o, "acceptance_rate", r->acceptance_rate, 1);
         num(o, "on_time_rate", r->on_time_rate, 1);
         num(o, "satisfaction_rate", r->satisfaction_rate, 1);
-        cJSON_AddItemToArray(c->arr, o);
+        if (r->key) cJSON_AddItemToArray(c->arr, o);
+        else cJSON_AddItemToObject(c->root, "total", o); /* after the groups */
         return 0;
     }
     if (c->n == c->cap) {
@@ -71,6 +78,7 @@ static int on_row(void *user, const wg_stats_row *r) {
         c->cap = nc;
     }
     c->rows[c->n] = *r;
+    c->rows[c->n].name = NULL; /* borrowed for the call only; the writer reads its own */
     if (!(c->rows[c->n].key = strdup(r->key))) {
         c->failed = 1;
         return 1;
@@ -121,7 +129,9 @@ int cmd_stats(int argc, char **argv) {
         gmtime_r(&t, &tm);
         strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
         cJSON_AddStringToObject(root, "at", opts.at ? opts.at : now);
+        col.root = root;
         col.arr = cJSON_AddArrayToObject(root, "groups");
+        opts.total = 1;
     }
     if ((st = wg_ws_open(ctx, argv[optind], 0, &ws)) ||
         (st = wg_stats_compute(ws, &opts, on_row, &col)) ||

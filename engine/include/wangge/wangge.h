@@ -1460,13 +1460,18 @@ typedef struct wg_stats_opts {
     wg_stats_by by;
     const char *from, *to; /* RFC 3339: incidents reported in [from, to); NULL = unbounded */
     const char *at;        /* the time "open" and "overdue" are judged at; NULL = now */
+    int total;             /* 1: after the groups, one more row over all of them (key NULL) */
 } wg_stats_opts;
 
 /* The figures of one group. Rates are percentages (0..100), NAN when the
  * denominator is 0. */
 typedef struct wg_stats_row {
     const char *key;              /* the grid/village/town code, category or officer
-                                     id; "" for incidents without one. Borrowed */
+                                     id; "" for incidents without one; NULL for the
+                                     total row. Borrowed */
+    const char *name;             /* the unit's current name or the officer's name;
+                                     NULL for a category, the total or an unknown key.
+                                     Borrowed */
     int64_t received, accepted, closed, closed_on_time;
     int64_t open, overdue_open, warning_open; /* at opts->at: not closed; red (past the
                                      deadline, or the dispatch deadline while unassigned);
