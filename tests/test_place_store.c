@@ -215,18 +215,21 @@ int main(void) {
     wg_ws_close(empty);
 
     /* The OGR path with typed fields (GeoJSON numbers): each value read is
-     * its own, not the feature's last formatted number. (No times here:
-     * GDAL's GeoJSON reader turns RFC 3339 strings into its own DateTime,
-     * formatted '2025/03/03 18:00:00+08'.) */
+     * its own, not the feature's last formatted number. GDAL's GeoJSON
+     * reader turns RFC 3339 strings into its own DateTime (formatted
+     * '2025/03/03 18:00:00+08'): stored as RFC 3339 again, in UTC. */
     wg_ws *typed = county_ws(ctx, "store_typed.sqlite");
     PJ_COORD c = proj_trans(to_ll, PJ_FWD, proj_coord(T_X0 + 700, T_Y0 + 300, 0, 0));
     char gjs[1024];
     snprintf(gjs, sizeof gjs,
              "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\","
              "\"properties\":{\"incident_id\":101,\"reported_at\":\"2025-03-03T09:00:00+08:00\","
-             "\"category\":7,\"status\":\"handled\","
-             "\"satisfaction\":4},\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.9f,%.9f]}}]}",
-             c.xy.x, c.xy.y);
+             "\"category\":7,\"status\":\"closed\",\"closed_at\":\"2025-03-03T17:30:15-01:30\","
+             "\"satisfaction\":4},\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.9f,%.9f]}},"
+             "{\"type\":\"Feature\",\"properties\":{\"incident_id\":102,"
+             "\"reported_at\":\"2025-03-04T01:02:03Z\",\"status\":\"reported\"},"
+             "\"geometry\":{\"type\":\"Point\",\"coordinates\":[%.9f,%.9f]}}]}",
+             c.xy.x, c.xy.y, c.xy.x, c.xy.y);
     write_file(tpath("store_typed.geojson"), gjs);
     wg_place_opts to;
     memset(&to, 0, sizeof to);
@@ -234,12 +237,20 @@ int main(void) {
     to.store = 1;
     to.status_field = "status";
     to.satisfaction_field = "satisfaction";
+    to.closed_field = "closed_at";
     CHECK_OK(ctx, wg_place_file(typed, tpath("store_typed.geojson"), tpath("store_typed.gpkg"),
                                 &to, &r));
-    CHECK(r.stored == 1);
+    CHECK(r.stored == 2);
     CHECK(one_int(typed, "SELECT count(*) FROM incidents WHERE ext_id = '101' AND category = '7' "
-                         "AND satisfaction = 4 AND status = 'handled' AND "
+                         "AND satisfaction = 4 AND status = 'closed' AND "
                          "grid_code = '320724100201001'") == 1);
+    /* the times as RFC 3339 with their offsets: the deadline (end of the
+     * local day), the closing time in UTC, a UTC report */
+    CHECK(one_int(typed, "SELECT count(*) FROM incidents WHERE ext_id = '101' AND "
+                         "reported_at = '2025-03-03T09:00:00+08:00' AND "
+                         "closed_at = '2025-03-03T19:00:15Z' AND deadline IS NOT NULL") == 1);
+    CHECK(one_int(typed, "SELECT count(*) FROM incidents WHERE ext_id = '102' AND "
+                         "reported_at = '2025-03-04T01:02:03Z'") == 1);
     wg_ws_close(typed);
 
     proj_destroy(to_ll);

@@ -325,15 +325,47 @@ static wg_status store_cols_find(wg_ctx *ctx, OGRFeatureDefnH d, const wg_place_
     return rc;
 }
 
+/* A date or date-time field as RFC 3339 text: GDAL's readers (GeoJSON,
+ * GeoPackage, ...) turn "2025-03-03T18:00:00+08:00" into their own type,
+ * whose string form is "2025/03/03 18:00:00+08", which no deadline or
+ * statistic could read. The offset is kept (GDAL's flag: 100 = UTC, 100 +
+ * n = n quarters of an hour east); without one (unknown or "local") the
+ * time is written without an offset, as a CSV would give it. Returns 0 if
+ * the field is not a date. */
+static int rfc3339_field(OGRFeatureH f, int i, char *buf, size_t len) {
+    OGRFieldType t = OGR_Fld_GetType(OGR_F_GetFieldDefnRef(f, i));
+    int y, mo, d, h, mi, tz;
+    float sec;
+    if ((t != OFTDateTime && t != OFTDate) ||
+        !OGR_F_GetFieldAsDateTimeEx(f, i, &y, &mo, &d, &h, &mi, &sec, &tz))
+        return 0;
+    if (t == OFTDate) {
+        snprintf(buf, len, "%04d-%02d-%02d", y, mo, d);
+        return 1;
+    }
+    int n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:", y, mo, d, h, mi);
+    if (n < 0 || (size_t)n >= len) return 0;
+    double whole = floor(sec);
+    n += snprintf(buf + n, len - (size_t)n, sec == whole ? "%02.0f" : "%06.3f", (double)sec);
+    if (tz == 100) snprintf(buf + n, len - (size_t)n, "Z");
+    else if (tz > 1) {
+        int q = tz - 100, m = (q < 0 ? -q : q) * 15;
+        snprintf(buf + n, len - (size_t)n, "%c%02d:%02d", q < 0 ? '-' : '+', m / 60, m % 60);
+    }
+    return 1;
+}
+
 /* Copies the fields storing reads into `raw` (a number's text lives in the
  * feature only until its next field is formatted) and points v[] at them. */
 static int copy_fields(OGRFeatureH f, const int idx[7], wg_store_buf *raw, const char *v[7]) {
     size_t off[7];
+    char when[40];
     raw->n = 0;
     for (int k = 0; k < 7; k++) {
         off[k] = (size_t)-1;
         if (idx[k] < 0 || !OGR_F_IsFieldSetAndNotNull(f, idx[k])) continue;
-        const char *s = OGR_F_GetFieldAsString(f, idx[k]);
+        const char *s = rfc3339_field(f, idx[k], when, sizeof when) ? when
+                                                                     : OGR_F_GetFieldAsString(f, idx[k]);
         size_t n = strlen(s) + 1;
         if (raw->n + n > raw->cap) {
             size_t cap = (raw->n + n) * 2 + 256;
