@@ -256,6 +256,22 @@ static void inputs(void) {
  * them at its first read-write use; read-only it says what to do. */
 static void migration(void) {
     wg_ws *old = fresh_ws(CTX, "lc-old.sqlite", 4549);
+    CHECK(wg_lifecycle_ready(old)); /* a new workspace has it all from the start */
+    /* back to the previous version's schema */
+    CHECK_OK(CTX, wg_ws_exec(old, "DROP VIEW incident_state; DROP TABLE deadline_rules; "
+                                  "DROP TABLE work_calendar; DROP INDEX incidents_reported;"));
+    static const char *const added[] = {"incidents.assignee",       "incidents.accepted_at",
+                                        "incidents.closed_at",      "incidents.satisfaction",
+                                        "incidents.level_since",    "incidents.deadline_clock",
+                                        "incidents.dispatch_deadline", "incident_events.officer",
+                                        "incident_events.level"};
+    for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
+        char sql[128];
+        const char *dot = strchr(added[i], '.');
+        snprintf(sql, sizeof sql, "ALTER TABLE %.*s DROP COLUMN %s", (int)(dot - added[i]), added[i],
+                 dot + 1);
+        CHECK_OK(CTX, wg_ws_exec(old, sql));
+    }
     CHECK(!wg_lifecycle_ready(old));
     CHECK_OK(CTX, wg_ws_exec(old, "INSERT INTO incidents(id, reported_at, status, grid_code, "
                                   "geom) VALUES(7, '2024-01-02T03:04:05Z', 'reported', "

@@ -7,6 +7,7 @@
  * agrees on them; metric work goes through the workspace's projected CRS,
  * registered in spatial_ref_sys so SQL's ST_Transform() can use it too. */
 #include "workspace.h"
+#include "deadlines.h"
 
 #include <math.h>
 #include <spatialite.h>
@@ -323,7 +324,11 @@ wg_status wg_ws_create(wg_ctx *ctx, const char *path, int metric_epsg, wg_ws **o
     if ((rc = wg_ws_meta_set(ws, "schema_version", ver)) ||
         (rc = wg_ws_meta_set(ws, "generator", "wangge " WG_VERSION_STRING)) ||
         (metric_epsg && (rc = wg_ws_set_metric(ws, metric_epsg))) ||
-        (rc = wg_ws_commit(ws))) {
+        (rc = wg_ws_commit(ws)) ||
+        /* the closed loop's columns, rules and view now, not at the first
+         * write, so a read-only user (the server, a QGIS layer on the
+         * incident_state view) finds them in a new workspace */
+        (rc = wg_lifecycle_init(ws))) {
     fail:
         wg_ws_rollback(ws);
         wg_ws_close(ws);
