@@ -47,10 +47,16 @@ typedef struct poly {
 #define ENT_REF_IN 2u /* PARTIAL: the cell's centre is inside */
 #define ENT_NOREF 4u  /* PARTIAL: the centre is on an edge: always test exactly */
 
+/* PARTIAL entries split their cell into SUB x SUB subcells: bit j of `sub`
+ * (j = row * SUB + column) says no edge of the polygon comes near subcell j,
+ * so all of it is inside or all outside, and bit SUB*SUB + j which. */
+#define SUB 4
+
 typedef struct cellent {
     uint32_t id;    /* polygon */
     uint32_t flags;
     uint32_t e0, ne; /* PARTIAL: edges [e0, e0+ne) of cell_edges */
+    uint32_t sub;    /* PARTIAL: the subcells decided without a test */
 } cellent;
 
 struct wg_pindex {
@@ -153,22 +159,49 @@ uint32_t wg_pindex_cell(const wg_pindex *ix, double x, double y) {
     return (uint32_t)fy * ix->nx + (uint32_t)fx;
 }
 
-size_t wg_pindex_query(const wg_pindex *ix, double x, double y, uint32_t *ids, size_t max) {
-    if (!(x >= ix->gx0 && y >= ix->gy0)) return 0; /* also rejects NaN */
-    size_t cx = (size_t)((x - ix->gx0) / ix->cw), cy = (size_t)((y - ix->gy0) / ix->ch);
-    if (cx >= ix->nx || cy >= ix->ny) return 0;
+/* The answer in cell (cx, cy); *uniform (if asked) says whether every entry
+ * is FULL, i.e. whether any point of the cell gets the same answer. */
+static inline size_t query_in(const wg_pindex *ix, size_t cx, size_t cy, double fx, double fy,
+                              double x, double y, uint32_t *ids, size_t max, int *uniform) {
     size_t c = cy * ix->nx + cx, n = 0;
     double rx = ix->gx0 + (cx + 0.5) * ix->cw, ry = ix->gy0 + (cy + 0.5) * ix->ch;
+    /* The point's subcell. fx - cx is in [0, 1) but clamp all the same: a
+     * point is never more than a rounding error outside the subcell it is
+     * given, and the build kept edges a margin of 1e-6 cells away. */
+    int sx = (int)((fx - (double)cx) * SUB), sy = (int)((fy - (double)cy) * SUB);
+    sx = sx < 0 ? 0 : sx >= SUB ? SUB - 1 : sx;
+    sy = sy < 0 ? 0 : sy >= SUB ? SUB - 1 : sy;
+    uint32_t bit = 1u << (sy * SUB + sx), all = ENT_FULL;
     for (uint32_t k = ix->cell_off[c]; k < ix->cell_off[c + 1]; k++) {
         const cellent *ce = &ix->cell_ent[k];
-        int in = (ce->flags & ENT_FULL) ? 1 : cell_test(ix, ce, rx, ry, x, y);
+        all &= ce->flags;
+        int in;
+        if (ce->flags & ENT_FULL) in = 1;
+        else if (ce->sub & bit) in = (ce->sub & bit << (SUB * SUB)) != 0;
+        else in = cell_test(ix, ce, rx, ry, x, y);
         if (in < 0) in = poly_contains(ix, &ix->polys[ce->id], x, y);
         if (in) {
             if (n < max) ids[n] = ce->id;
             n++;
         }
     }
+    if (uniform) *uniform = all != 0;
     return n;
+}
+
+size_t wg_pindex_query(const wg_pindex *ix, double x, double y, uint32_t *ids, size_t max) {
+    if (!(x >= ix->gx0 && y >= ix->gy0)) return 0; /* also rejects NaN */
+    double fx = (x - ix->gx0) / ix->cw, fy = (y - ix->gy0) / ix->ch;
+    size_t cx = (size_t)fx, cy = (size_t)fy;
+    if (cx >= ix->nx || cy >= ix->ny) return 0;
+    return query_in(ix, cx, cy, fx, fy, x, y, ids, max, NULL);
+}
+
+size_t wg_pindex_query_cell(const wg_pindex *ix, uint32_t cell, double x, double y, uint32_t *ids,
+                            size_t max, int *uniform) {
+    size_t cy = cell / ix->nx, cx = cell - cy * ix->nx;
+    return query_in(ix, cx, cy, (x - ix->gx0) / ix->cw, (y - ix->gy0) / ix->ch, x, y, ids, max,
+                    uniform);
 }
 
 double wg_pindex_distance_m(const wg_pindex *ix, uint32_t id, double lon, double lat) {
@@ -427,6 +460,45 @@ typedef struct tmpent {
     cellent ce;
 } tmpent;
 
+/* Whether segment e comes near the box [x0, x1] x [y0, y1]: its box meets
+ * the box and the box's corners are not all strictly on one side of its
+ * line. The caller widens the box by a margin far above rounding error, so
+ * "no" is never wrong. */
+static int edge_meets_box(const edge *e, double x0, double y0, double x1, double y1) {
+    if (e->by < y0 || e->ay > y1 || fmax(e->ax, e->bx) < x0 || fmin(e->ax, e->bx) > x1) return 0;
+    int s0 = orient_sign(e->ax, e->ay, e->bx, e->by, x0, y0);
+    int s1 = orient_sign(e->ax, e->ay, e->bx, e->by, x1, y0);
+    int s2 = orient_sign(e->ax, e->ay, e->bx, e->by, x0, y1);
+    int s3 = orient_sign(e->ax, e->ay, e->bx, e->by, x1, y1);
+    return !(s0 == s1 && s1 == s2 && s2 == s3 && s0 != 0);
+}
+
+/* The `sub` mask of a PARTIAL entry of cell (cx, cy): the subcells no edge
+ * of the entry comes near (all the polygon's edges near the cell are the
+ * entry's), with the status of each -- its centre's, which the entry's own
+ * test finds from the cell's centre (the whole polygon when that is in doubt). */
+static uint32_t subcells(const wg_pindex *ix, const cellent *ce, const poly *p, long cx, long cy) {
+    const double sw = ix->cw / SUB, sh = ix->ch / SUB;
+    const double mx = ix->cw * 1e-6, my = ix->ch * 1e-6;
+    double rx = ix->gx0 + (cx + 0.5) * ix->cw, ry = ix->gy0 + (cy + 0.5) * ix->ch;
+    uint32_t sub = 0;
+    for (int sy = 0; sy < SUB; sy++)
+        for (int sx = 0; sx < SUB; sx++) {
+            double x0 = ix->gx0 + cx * ix->cw + sx * sw, y0 = ix->gy0 + cy * ix->ch + sy * sh;
+            int near = 0;
+            for (uint32_t k = ce->e0; k < ce->e0 + ce->ne && !near; k++)
+                near = edge_meets_box(&ix->cell_edges[k], x0 - mx, y0 - my, x0 + sw + mx,
+                                      y0 + sh + my);
+            if (near) continue;
+            double px = x0 + 0.5 * sw, py = y0 + 0.5 * sh;
+            int in = cell_test(ix, ce, rx, ry, px, py);
+            if (in < 0) in = poly_contains(ix, p, px, py);
+            int j = sy * SUB + sx;
+            sub |= 1u << j | (uint32_t)in << (SUB * SUB + j);
+        }
+    return sub;
+}
+
 /* For each polygon: the cells its edges come near (with those edges), then
  * every cell of its bounding box: near an edge -> PARTIAL with the edge list
  * and the centre's status; else FULL if inside; else nothing. The entries
@@ -485,7 +557,7 @@ static wg_status build_cells(wg_pindex *ix) {
                 uint32_t c = (uint32_t)(cy * ix->nx + cx);
                 size_t lc = (size_t)(cy - cy0) * bw + (size_t)(cx - cx0);
                 double rx = ix->gx0 + (cx + 0.5) * ix->cw, ry = ix->gy0 + (cy + 0.5) * ix->ch;
-                cellent ce = {(uint32_t)i, 0, 0, 0};
+                cellent ce = {(uint32_t)i, 0, 0, 0, 0};
                 uint32_t b0 = bucket[lc], b1 = bucket[lc + 1];
                 if (b0 == b1) {
                     if (!run_valid) run_inside = poly_contains(ix, p, rx, ry), run_valid = 1;
@@ -505,6 +577,7 @@ static wg_status build_cells(wg_pindex *ix) {
                     }
                     ce.ne = (uint32_t)(ix->ncell_edges - ce.e0);
                     if (poly_contains(ix, p, rx, ry)) ce.flags |= ENT_REF_IN;
+                    ce.sub = subcells(ix, &ce, p, cx, cy);
                 }
                 GROW(ents, nents, cap_ents, 1);
                 ents[nents++] = (tmpent){c, ce};

@@ -33,6 +33,13 @@ size_t wg_pindex_query(const wg_pindex *ix, double x, double y, uint32_t *ids, s
  * memory in order), or UINT32_MAX outside the grid or for NaN. */
 uint32_t wg_pindex_cell(const wg_pindex *ix, double x, double y);
 
+/* wg_pindex_query() for a point whose cell wg_pindex_cell() gave (not
+ * UINT32_MAX): the same answer without finding the cell again. Sets
+ * *uniform to 1 when every point of the cell has this answer (the cell lies
+ * wholly inside each polygon listed for it and meets no edge), else 0. */
+size_t wg_pindex_query_cell(const wg_pindex *ix, uint32_t cell, double x, double y, uint32_t *ids,
+                            size_t max, int *uniform);
+
 /* Exact test of one polygon (same rule). */
 int wg_pindex_contains(const wg_pindex *ix, uint32_t id, double x, double y);
 
