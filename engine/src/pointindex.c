@@ -9,7 +9,15 @@
  *  2. For PARTIAL cells, the entry keeps the polygon's edges that meet the
  *     cell and whether the cell's centre is inside. The point's answer is the
  *     centre's, flipped once per edge the segment centre->point crosses:
- *     a handful of orientation tests.
+ *     a handful of orientation tests. Before any test, the entry's 4 x 4
+ *     subcell mask: a subcell no edge of the polygon comes near (with the
+ *     same 1e-6-cell margin as the cells) is wholly inside or wholly
+ *     outside, and the mask says which. On the large synthetic county
+ *     three in four PARTIAL entries a point meets are answered so: the
+ *     hot index lists every shared boundary twice (and micro-grids repeat
+ *     their grid's), so a boundary cell holds ~3.5 edges an entry, and
+ *     those ring tests were half of a batch's time. Four bytes an entry;
+ *     a finer uniform grid would have cost far more memory for the same.
  *  3. When that segment touches a vertex or an edge only degenerately (an
  *     orientation that is zero or too close to zero to trust), the exact
  *     crossing-number test on the whole polygon decides. Each polygon's edges
