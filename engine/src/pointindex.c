@@ -484,26 +484,39 @@ static int edge_meets_box(const edge *e, double x0, double y0, double x1, double
 /* The `sub` mask of a PARTIAL entry of cell (cx, cy): the subcells no edge
  * of the entry comes near (all the polygon's edges near the cell are the
  * entry's), with the status of each -- its centre's, which the entry's own
- * test finds from the cell's centre (the whole polygon when that is in doubt). */
+ * test finds from the cell's centre (the whole polygon when that is in
+ * doubt). Each edge is tried only against the subcells its box meets. */
 static uint32_t subcells(const wg_pindex *ix, const cellent *ce, const poly *p, long cx, long cy) {
     const double sw = ix->cw / SUB, sh = ix->ch / SUB;
     const double mx = ix->cw * 1e-6, my = ix->ch * 1e-6;
+    const double x0 = ix->gx0 + cx * ix->cw, y0 = ix->gy0 + cy * ix->ch;
     double rx = ix->gx0 + (cx + 0.5) * ix->cw, ry = ix->gy0 + (cy + 0.5) * ix->ch;
+    uint32_t near = 0;
+    for (uint32_t k = ce->e0; k < ce->e0 + ce->ne; k++) {
+        const edge *e = &ix->cell_edges[k];
+        /* the subcells whose widened box the edge's box may meet (a wider
+         * range than needed is only slower) */
+        long sx0 = (long)floor((fmin(e->ax, e->bx) - mx - x0) / sw) - 1;
+        long sx1 = (long)floor((fmax(e->ax, e->bx) + mx - x0) / sw) + 1;
+        long sy0 = (long)floor((e->ay - my - y0) / sh) - 1, sy1 = (long)floor((e->by + my - y0) / sh) + 1;
+        sx0 = sx0 < 0 ? 0 : sx0, sy0 = sy0 < 0 ? 0 : sy0;
+        sx1 = sx1 >= SUB ? SUB - 1 : sx1, sy1 = sy1 >= SUB ? SUB - 1 : sy1;
+        for (long sy = sy0; sy <= sy1; sy++)
+            for (long sx = sx0; sx <= sx1; sx++) {
+                uint32_t bit = 1u << (sy * SUB + sx);
+                double bx = x0 + sx * sw, by = y0 + sy * sh;
+                if (!(near & bit) && edge_meets_box(e, bx - mx, by - my, bx + sw + mx, by + sh + my))
+                    near |= bit;
+            }
+    }
     uint32_t sub = 0;
-    for (int sy = 0; sy < SUB; sy++)
-        for (int sx = 0; sx < SUB; sx++) {
-            double x0 = ix->gx0 + cx * ix->cw + sx * sw, y0 = ix->gy0 + cy * ix->ch + sy * sh;
-            int near = 0;
-            for (uint32_t k = ce->e0; k < ce->e0 + ce->ne && !near; k++)
-                near = edge_meets_box(&ix->cell_edges[k], x0 - mx, y0 - my, x0 + sw + mx,
-                                      y0 + sh + my);
-            if (near) continue;
-            double px = x0 + 0.5 * sw, py = y0 + 0.5 * sh;
-            int in = cell_test(ix, ce, rx, ry, px, py);
-            if (in < 0) in = poly_contains(ix, p, px, py);
-            int j = sy * SUB + sx;
-            sub |= 1u << j | (uint32_t)in << (SUB * SUB + j);
-        }
+    for (int j = 0; j < SUB * SUB; j++) {
+        if (near & 1u << j) continue;
+        double px = x0 + (j % SUB + 0.5) * sw, py = y0 + (j / SUB + 0.5) * sh;
+        int in = cell_test(ix, ce, rx, ry, px, py);
+        if (in < 0) in = poly_contains(ix, p, px, py);
+        sub |= 1u << j | (uint32_t)in << (SUB * SUB + j);
+    }
     return sub;
 }
 
@@ -518,7 +531,7 @@ static uint32_t subcells(const wg_pindex *ix, const cellent *ce, const poly *p, 
  * one had no edge near it either -- the segment between their centres stays
  * inside the two cells, which no edge meets -- so a row of such cells costs
  * one point-in-polygon test, not one per cell. */
-static wg_status build_cells(wg_pindex *ix) {
+static wg_status build_cells(wg_pindex *ix, int with_sub) {
     size_t ncell = (size_t)ix->nx * ix->ny;
     uint32_t *bucket = NULL, *bedge = NULL; /* per bbox cell: offsets; edges */
     size_t cap_bucket = 0, cap_bedge = 0;
@@ -585,7 +598,7 @@ static wg_status build_cells(wg_pindex *ix) {
                     }
                     ce.ne = (uint32_t)(ix->ncell_edges - ce.e0);
                     if (poly_contains(ix, p, rx, ry)) ce.flags |= ENT_REF_IN;
-                    ce.sub = subcells(ix, &ce, p, cx, cy);
+                    if (with_sub) ce.sub = subcells(ix, &ce, p, cx, cy);
                 }
                 GROW(ents, nents, cap_ents, 1);
                 ents[nents++] = (tmpent){c, ce};
@@ -667,7 +680,7 @@ wg_status wg_pindex_build(wg_ctx *ctx, const GEOSGeometry *const *geoms, size_t 
     ix->gy0 = gb[1];
     ix->cw = w > 0 ? w / ix->nx * (1 + 1e-12) : 1e-9;
     ix->ch = hgt > 0 ? hgt / ix->ny * (1 + 1e-12) : 1e-9;
-    if ((rc = build_bands(ix)) || (rc = build_cells(ix))) {
+    if ((rc = build_bands(ix)) || (rc = build_cells(ix, edges_per_cell < 2))) {
         wg_err(ctx, rc, "out of memory building the point index");
         goto fail;
     }
