@@ -490,7 +490,8 @@ wg_status wg_locator_place_many(const wg_locator *loc, size_t n, const double *l
         off_grid = top + 1; /* cells are < 2^26 */
         if (any_off)
             for (size_t i = 0; i < n; i++)
-                if ((v[i] >> 32) == UINT32_MAX) v[i] = (uint64_t)off_grid << 32 | (v[i] & UINT32_MAX);
+                if ((v[i] >> 32) == UINT32_MAX)
+                    v[i] = (uint64_t)off_grid << 32 | (v[i] & UINT32_MAX);
         int bits = 1;
         while (bits < 32 && (off_grid >> bits)) bits++;
         sorted = sort_by_cell(v, tmp, n, bits);

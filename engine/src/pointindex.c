@@ -498,14 +498,16 @@ static uint32_t subcells(const wg_pindex *ix, const cellent *ce, const poly *p, 
          * range than needed is only slower) */
         long sx0 = (long)floor((fmin(e->ax, e->bx) - mx - x0) / sw) - 1;
         long sx1 = (long)floor((fmax(e->ax, e->bx) + mx - x0) / sw) + 1;
-        long sy0 = (long)floor((e->ay - my - y0) / sh) - 1, sy1 = (long)floor((e->by + my - y0) / sh) + 1;
+        long sy0 = (long)floor((e->ay - my - y0) / sh) - 1;
+        long sy1 = (long)floor((e->by + my - y0) / sh) + 1;
         sx0 = sx0 < 0 ? 0 : sx0, sy0 = sy0 < 0 ? 0 : sy0;
         sx1 = sx1 >= SUB ? SUB - 1 : sx1, sy1 = sy1 >= SUB ? SUB - 1 : sy1;
         for (long sy = sy0; sy <= sy1; sy++)
             for (long sx = sx0; sx <= sx1; sx++) {
                 uint32_t bit = 1u << (sy * SUB + sx);
                 double bx = x0 + sx * sw, by = y0 + sy * sh;
-                if (!(near & bit) && edge_meets_box(e, bx - mx, by - my, bx + sw + mx, by + sh + my))
+                if (!(near & bit) &&
+                    edge_meets_box(e, bx - mx, by - my, bx + sw + mx, by + sh + my))
                     near |= bit;
             }
     }
