@@ -524,6 +524,11 @@ wg_status wg_locator_place_many(const wg_locator *loc, size_t n, const double *l
         size_t k1 = k0 + BLOCK < n ? k0 + BLOCK : n;
         for (size_t k = k0; k < k1; k++) {
             size_t i = (size_t)(sorted[k] & mask);
+            if (k + 32 < n) { /* ~5% of the batch: the misses start earlier */
+                size_t f = (size_t)(sorted[k + 32] & mask);
+                __builtin_prefetch(&lon[f]);
+                __builtin_prefetch(&lat[f]);
+            }
             xy[2 * (k - k0)] = lon[i];
             xy[2 * (k - k0) + 1] = lat[i];
         }
