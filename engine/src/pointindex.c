@@ -469,16 +469,16 @@ typedef struct tmpent {
 } tmpent;
 
 /* Whether segment e comes near the box [x0, x1] x [y0, y1]: its box meets
- * the box and the box's corners are not all strictly on one side of its
- * line. The caller widens the box by a margin far above rounding error, so
- * "no" is never wrong. */
+ * the box and its line passes within the box's half-extent of the box's
+ * centre. The slack (1e-12 relative) only ever says "near" too often, and
+ * the caller widens the box by a margin far above any rounding, so "no" is
+ * never wrong. */
 static int edge_meets_box(const edge *e, double x0, double y0, double x1, double y1) {
     if (e->by < y0 || e->ay > y1 || fmax(e->ax, e->bx) < x0 || fmin(e->ax, e->bx) > x1) return 0;
-    int s0 = orient_sign(e->ax, e->ay, e->bx, e->by, x0, y0);
-    int s1 = orient_sign(e->ax, e->ay, e->bx, e->by, x1, y0);
-    int s2 = orient_sign(e->ax, e->ay, e->bx, e->by, x0, y1);
-    int s3 = orient_sign(e->ax, e->ay, e->bx, e->by, x1, y1);
-    return !(s0 == s1 && s1 == s2 && s2 == s3 && s0 != 0);
+    double dx = e->bx - e->ax, dy = e->by - e->ay;
+    double l = dx * ((y0 + y1) * 0.5 - e->ay), r = dy * ((x0 + x1) * 0.5 - e->ax);
+    double reach = fabs(dx) * (y1 - y0) * 0.5 + fabs(dy) * (x1 - x0) * 0.5;
+    return fabs(l - r) <= reach + 1e-12 * (fabs(l) + fabs(r) + reach);
 }
 
 /* The `sub` mask of a PARTIAL entry of cell (cx, cy): the subcells no edge
@@ -511,13 +511,28 @@ static uint32_t subcells(const wg_pindex *ix, const cellent *ce, const poly *p, 
                     near |= bit;
             }
     }
+    /* Edge-free subcells side by side form an edge-free rectangle: one
+     * status for each connected group, found at one centre. */
     uint32_t sub = 0;
     for (int j = 0; j < SUB * SUB; j++) {
-        if (near & 1u << j) continue;
+        if ((near | sub) & 1u << j) continue;
         double px = x0 + (j % SUB + 0.5) * sw, py = y0 + (j / SUB + 0.5) * sh;
         int in = cell_test(ix, ce, rx, ry, px, py);
         if (in < 0) in = poly_contains(ix, p, px, py);
-        sub |= 1u << j | (uint32_t)in << (SUB * SUB + j);
+        int stack[SUB * SUB], top = 0;
+        stack[top++] = j;
+        sub |= 1u << j;
+        while (top) {
+            int q = stack[--top], qx = q % SUB, qy = q / SUB;
+            sub |= (uint32_t)in << (SUB * SUB + q);
+            int nb[4] = {qx > 0 ? q - 1 : -1, qx < SUB - 1 ? q + 1 : -1, qy > 0 ? q - SUB : -1,
+                         qy < SUB - 1 ? q + SUB : -1};
+            for (int t = 0; t < 4; t++)
+                if (nb[t] >= 0 && !((near | sub) & 1u << nb[t])) {
+                    sub |= 1u << nb[t];
+                    stack[top++] = nb[t];
+                }
+        }
     }
     return sub;
 }
