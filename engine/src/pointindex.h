@@ -17,8 +17,9 @@ typedef struct wg_pindex wg_pindex;
  * sets the grid's fineness: 1 for indexes on the hot path (a query then
  * meets about one edge), more for rarely asked ones (smaller, built
  * faster, ~edges_per_cell times slower near boundaries). Below 2 the cells
- * near boundaries also get subcell masks (4 bytes an entry, a third more
- * build time) that answer most points there without a test. */
+ * near boundaries also get subcell masks that answer most points there
+ * without a test (4 bytes an entry; on the large county 0.14 s more CPU to
+ * build, which the locator's cache pays once). */
 wg_status wg_pindex_build(wg_ctx *ctx, const GEOSGeometry *const *geoms, size_t n,
                           double edges_per_cell, wg_pindex **out);
 void wg_pindex_free(wg_pindex *ix);
