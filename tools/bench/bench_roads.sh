@@ -280,9 +280,11 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
     printf '\nwangge: wall and CPU (user+sys) of the whole `wangge roads` command (GNU time); read s:\n'
     printf 'opening SRC, reading it through GDAL/OGR and noding (read_seconds of --json); per CPU-min:\n'
     printf 'directed edges per minute of CPU time (the graph build runs on more than one thread).\n'
-    printf 'o2p: osm2pgrouting %s reading OSM XML (osmium sort of the same data) into PostgreSQL;\n' \
-        "${O2P_VERSION:-}"
-    printf 'its CPU column is the client only (the server'"'"'s work is in the wall time).\n'
+    if [ "$PEER" = 1 ]; then
+        printf 'o2p: osm2pgrouting %s reading OSM XML (osmium sort of the same data) into PostgreSQL;\n' \
+            "$O2P_VERSION"
+        printf 'its CPU column is the client only (the server'"'"'s work is in the wall time).\n'
+    fi
     printf 'large-pbf vs large-shp: %s of %s PBF edges paired with a shapefile feature, %s with other\n' \
         "$CMP_PAIRED" "$CMP_EDGES" "$CMP_ATTR"
     printf 'attributes; node ids map one to one: %s pairs, %s and %s distinct; max length difference %s m.\n' \
