@@ -10,6 +10,8 @@
  *       (a fixed LCG from SEED), routed with wg_route_compute() from node to
  *       node through the public API (snapping included); writes
  *       pair,source,target,cost_ms and prints route_p50_ms, route_p99_ms
+ *   bench_route WS middle [--profile P]
+ *       the id of the main network's node nearest the middle of the nodes' frame
  *   bench_route WS iso NODE|LON,LAT MINUTES NODES.txt [--profile P]
  *       the service area from node NODE (or a point): the reached nodes (id per line,
  *       time <= MINUTES) of the same search `wangge isochrone` runs, then
@@ -68,6 +70,25 @@ static int dump_edges(const wg_graph *g, int p, const char *path) {
             fprintf(f, "%" PRIu64 ",%u,%u,%u\n", ++id, u + 1, P->fwd[k].head + 1, P->fwd[k].w);
     fclose(f);
     printf("arcs %" PRIu64 "\nnodes %u\n", id, g->m.nnodes);
+    return 0;
+}
+
+/* The node of the main network nearest the middle of all nodes' frame. */
+static int middle(const wg_graph *g, int p) {
+    const wg_gprof *P = &g->prof[p];
+    double x0 = HUGE_VAL, y0 = HUGE_VAL, x1 = -HUGE_VAL, y1 = -HUGE_VAL;
+    for (uint32_t v = 0; v < g->m.nnodes; v++) {
+        double x = g->node_ll[2 * v], y = g->node_ll[2 * v + 1];
+        x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1, y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+    }
+    double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2, best = HUGE_VAL;
+    uint32_t b = WG_NONE;
+    for (uint32_t v = 0; v < g->m.nnodes; v++) {
+        double dx = (g->node_ll[2 * v] - cx) * cos(cy * 3.14159265358979 / 180), dy = g->node_ll[2 * v + 1] - cy;
+        if (P->comp[v] == P->m->main_comp && dx * dx + dy * dy < best) best = dx * dx + dy * dy, b = v;
+    }
+    if (b == WG_NONE) return die("no node in the main network", NULL);
+    printf("%u\n", b + 1);
     return 0;
 }
 
@@ -177,9 +198,9 @@ int main(int argc, char **argv) {
     int nargs = argc;
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--profile")) profile = argv[i + 1], nargs = i;
-    if (nargs < 4) {
+    if (nargs < 3 || (nargs < 4 && strcmp(argv[2], "middle"))) {
         fprintf(stderr, "usage: bench_route WS edges EDGES.csv | pairs N SEED PAIRS.csv | "
-                        "iso NODE|LON,LAT MINUTES NODES.txt  [--profile P]\n");
+                        "iso NODE|LON,LAT MINUTES NODES.txt | middle  [--profile P]\n");
         return 2;
     }
     wg_ctx *ctx = NULL;
@@ -190,6 +211,7 @@ int main(int argc, char **argv) {
     int p = profile_of(g, profile), rc = 2;
     if (p < 0) return die("no such profile", NULL);
     if (!strcmp(argv[2], "edges")) rc = dump_edges(g, p, argv[3]);
+    else if (!strcmp(argv[2], "middle")) rc = middle(g, p);
     else if (!strcmp(argv[2], "pairs") && nargs >= 6)
         rc = pairs(ctx, g, p, profile, atol(argv[3]), strtoull(argv[4], NULL, 10), argv[5]);
     else if (!strcmp(argv[2], "iso") && nargs >= 6) {

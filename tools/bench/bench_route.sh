@@ -16,10 +16,12 @@
 #      included, contraction hierarchy) and by pgr_dijkstra (one call per pair,
 #      directed, timed with clock_timestamp() inside the server); per pair the
 #      two costs are compared (in ms; a mismatch is any difference).
-#   6. Service area: the nodes reached within M minutes of one node, wangge's
-#      search against pgr_drivingDistance (directed); set differences printed.
-#      The wangge row also times the whole 30-minute polygon (search + raster
-#      + polygons, wg_isochrone_compute).
+#   6. Service areas from two nodes (a pair's source, and the node nearest the
+#      middle of the network's frame: the largest area): the nodes reached
+#      within M minutes, wangge's search against pgr_drivingDistance
+#      (directed), set differences printed; and the whole polygon
+#      (wg_isochrone_compute: search, pieces, raster, outline), on one thread
+#      per CPU and on one thread.
 #   7. One table on stdout, also saved to out/bench/route.txt.
 #
 # usage: bash tools/bench/bench_route.sh [--scale large|county|tiny] [--pairs N]
@@ -157,41 +159,58 @@ pg -At -F ',' -c "SELECT p.pair, p.source, p.target, p.wg_cost, r.cost FROM pgr_
 WG_P50=$(figure "$RUN/wangge_pairs.txt" route_p50_ms)
 WG_P99=$(figure "$RUN/wangge_pairs.txt" route_p99_ms)
 
-# ---- 6. service area -------------------------------------------------------------------
-ORIGIN=$(awk -F, -v s="$SEED" 'NR == 2 + (s % 10) { print $2 }' "$RUN/pairs.csv")
-[ -n "$ORIGIN" ] || ORIGIN=$(awk -F, 'NR == 2 { print $2 }' "$RUN/pairs.csv")
-say "service area: $MINUTES minutes from node $ORIGIN"
-"$B" "$WS" iso "$ORIGIN" "$MINUTES" "$RUN/wangge_nodes.txt" >"$RUN/wangge_iso.txt"
-chmod a+r "$RUN/wangge_nodes.txt"
-LIMIT_MS=$(awk -v m="$MINUTES" 'BEGIN { printf "%.3f", m * 60000 }')
-pg >"$RUN/pgr_iso.log" <<SQL
+# ---- 6. service areas ---------------------------------------------------------------
+# Two origins: a pair's source (seed-dependent; the first ones lie near the
+# county's edge) and the node nearest the middle of the network's frame,
+# whose 30-minute area is the largest (about 700 km2 on `large`).
+service_area() { # service_area TAG LABEL NODE -> $RUN/sa_TAG.row (two table rows)
+    local tag=$1 label=$2 origin=$3
+    say "service area: $MINUTES minutes from node $origin ($tag)"
+    "$B" "$WS" iso "$origin" "$MINUTES" "$RUN/wangge_nodes_$tag.txt" >"$RUN/wangge_iso_$tag.txt"
+    chmod a+r "$RUN/wangge_nodes_$tag.txt"
+    local limit_ms
+    limit_ms=$(awk -v m="$MINUTES" 'BEGIN { printf "%.3f", m * 60000 }')
+    pg >"$RUN/pgr_iso_$tag.log" <<SQL
+DROP TABLE IF EXISTS wg_nodes, pgr_nodes, dd_time;
 CREATE TABLE wg_nodes (node bigint PRIMARY KEY);
-\copy wg_nodes FROM '$RUN/wangge_nodes.txt'
+\copy wg_nodes FROM '$RUN/wangge_nodes_$tag.txt'
 CREATE TABLE pgr_nodes AS SELECT node, agg_cost FROM pgr_drivingDistance(
-    'SELECT id, source, target, cost FROM edges', $ORIGIN, $LIMIT_MS, directed => true);
+    'SELECT id, source, target, cost FROM edges', $origin, $limit_ms, directed => true);
 CREATE TABLE dd_time AS SELECT 0::double precision AS ms;
 DO \$\$
 DECLARE t0 timestamptz; n bigint;
 BEGIN
   t0 := clock_timestamp();
   SELECT count(*) INTO n FROM pgr_drivingDistance('SELECT id, source, target, cost FROM edges',
-                                                  $ORIGIN, $LIMIT_MS, directed => true);
+                                                  $origin, $limit_ms, directed => true);
   UPDATE dd_time SET ms = extract(epoch FROM clock_timestamp() - t0) * 1000;
 END \$\$;
 SQL
-read -r PGR_NODES ONLY_WG ONLY_PGR DD_MS < <(pg -At -F ' ' <<'SQL'
+    local pgr_nodes only_wg only_pgr dd_ms
+    read -r pgr_nodes only_wg only_pgr dd_ms < <(pg -At -F ' ' <<'SQL'
 SELECT (SELECT count(*) FROM pgr_nodes),
        (SELECT count(*) FROM wg_nodes w WHERE NOT EXISTS (SELECT 1 FROM pgr_nodes p WHERE p.node = w.node)),
        (SELECT count(*) FROM pgr_nodes p WHERE NOT EXISTS (SELECT 1 FROM wg_nodes w WHERE w.node = p.node)),
        (SELECT round(ms::numeric, 1) FROM dd_time);
 SQL
 )
-WG_NODES=$(figure "$RUN/wangge_iso.txt" iso_nodes)
-WG_SEARCH=$(figure "$RUN/wangge_iso.txt" iso_search_only_ms)
-WG_ISO_TOTAL=$(figure "$RUN/wangge_iso.txt" iso_total_ms)
-WG_ISO_POLY=$(figure "$RUN/wangge_iso.txt" iso_polygon_ms)
-WG_ISO_AREA=$(figure "$RUN/wangge_iso.txt" iso_area_km2)
-WG_CELL=$(figure "$RUN/wangge_iso.txt" iso_cell_m)
+    local f="$RUN/wangge_iso_$tag.txt"
+    awk -v a="$(figure "$f" iso_search_only_ms)" -v b="$dd_ms" -v m="$MINUTES" -v t="$label" \
+        -v nw="$(figure "$f" iso_nodes)" -v np="$pgr_nodes" -v ow="$only_wg" -v op="$only_pgr" 'BEGIN {
+        printf "%-44s %12.2f %12.1f %10.0f  %d vs %d nodes: %d only wangge, %d only pgRouting\n",
+               sprintf("%g-min reachable nodes, %s", m, t), a, b, b / a, nw, np, ow, op }' >"$RUN/sa_$tag.row"
+    awk -v a="$(figure "$f" iso_total_ms)" -v a1="$(figure "$f" iso_total_1t_ms)" -v m="$MINUTES" \
+        -v t="$label" -v n="$NCPU" -v s="$(figure "$f" iso_search_ms)" -v pc="$(figure "$f" iso_pieces_ms)" \
+        -v r="$(figure "$f" iso_raster_ms)" -v o="$(figure "$f" iso_outline_ms)" \
+        -v ar="$(figure "$f" iso_area_km2)" -v c="$(figure "$f" iso_cell_m)" 'BEGIN {
+        printf "%-44s %12.1f %12s %10s  %.1f km2, %g m cells; search %.1f + pieces %.1f + raster %.1f + outline %.1f ms; 1 thread %.1f ms\n",
+               sprintf("%g-min polygon, %s, %d thr", m, t, n), a, "-", "-", ar, c, s, pc, r, o, a1 }' >>"$RUN/sa_$tag.row"
+}
+ORIGIN=$(awk -F, -v s="$SEED" 'NR == 2 + (s % 10) { print $2 }' "$RUN/pairs.csv")
+[ -n "$ORIGIN" ] || ORIGIN=$(awk -F, 'NR == 2 { print $2 }' "$RUN/pairs.csv")
+service_area source "from a pair's source" "$ORIGIN"
+MIDDLE=$("$B" "$WS" middle)
+service_area middle "from the middle" "$MIDDLE"
 
 # ---- 7. the table -------------------------------------------------------------------------
 {
@@ -204,14 +223,7 @@ WG_CELL=$(figure "$RUN/wangge_iso.txt" iso_cell_m)
         printf "%-44s %12.3f %12.1f %10.0f  %d of %d costs differ\n", "route p50 (pgr_dijkstra)", a, b, b / a, mm, n }'
     awk -v a="$WG_P99" -v b="$PGR_P99" 'BEGIN {
         printf "%-44s %12.3f %12.1f %10.0f\n", "route p99", a, b, b / a }'
-    awk -v a="$WG_SEARCH" -v b="$DD_MS" -v m="$MINUTES" -v nw="$WG_NODES" -v np="$PGR_NODES" \
-        -v ow="$ONLY_WG" -v op="$ONLY_PGR" 'BEGIN {
-        printf "%-44s %12.2f %12.1f %10.0f  %d vs %d nodes: %d only wangge, %d only pgRouting\n",
-               sprintf("%g-min reachable nodes (pgr_drivingDistance)", m), a, b, b / a, nw, np, ow, op }'
-    awk -v a="$WG_ISO_TOTAL" -v b="$DD_MS" -v m="$MINUTES" -v p="$WG_ISO_POLY" -v ar="$WG_ISO_AREA" \
-        -v c="$WG_CELL" 'BEGIN {
-        printf "%-44s %12.1f %12s %10s  polygons %.1f ms, %.1f km2, %g m cells\n",
-               sprintf("%g-min service area polygon, wangge", m), a, "-", "-", p, ar, c }'
+    cat "$RUN/sa_source.row" "$RUN/sa_middle.row"
     printf '\nloading the edges into PostgreSQL: %s s; pairs: %s; mismatches: %s\n' "$LOAD_S" \
         "$RUN/pairs.csv" "$RUN/route_mismatches.csv"
 } | tee "$OUT/route.txt"
