@@ -76,14 +76,7 @@ NCPU=$(nproc 2>/dev/null || echo 1)
 # ---- 1. tools -------------------------------------------------------------------
 need=(osmium-tool)
 [ "$PEER" = 1 ] && need+=(osm2pgrouting)
-missing=()
-for p in "${need[@]}"; do installed "$p" || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]} (apt-get, non-interactive)"
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-        "${missing[@]}" >/dev/null
-fi
+apt_need "${need[@]}"
 for t in osmium ogr2ogr python3 sqlite3; do
     command -v "$t" >/dev/null || die "$t is needed (osmium-tool, gdal-bin, python3, sqlite3)"
 done

@@ -26,12 +26,9 @@ pg() {
 }
 installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
 
-# pg_start PACKAGE... -- installs the missing packages (apt-get, non-interactive),
-# then creates and starts the PostgreSQL 15 cluster 'main' if it is not running.
-pg_start() {
-    if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
-        die "run as root or install sudo (apt-get and psql as postgres)"
-    fi
+# apt_need PKG... -- installs the Debian packages not installed yet (apt-get,
+# non-interactive; root or sudo).
+apt_need() {
     local missing=() p
     for p in "$@"; do installed "$p" || missing+=("$p"); done
     if [ ${#missing[@]} -gt 0 ]; then
@@ -40,6 +37,15 @@ pg_start() {
         "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
             "${missing[@]}" >/dev/null
     fi
+}
+
+# pg_start PACKAGE... -- installs the missing packages (apt-get, non-interactive),
+# then creates and starts the PostgreSQL 15 cluster 'main' if it is not running.
+pg_start() {
+    if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
+        die "run as root or install sudo (apt-get and psql as postgres)"
+    fi
+    apt_need "$@"
     if ! pg_lsclusters -h 2>/dev/null | awk '$1 == 15 && $2 == "main"' | grep -q .; then
         say "creating the PostgreSQL 15 cluster 'main'"
         "${SUDO[@]}" pg_createcluster 15 main >/dev/null
