@@ -303,9 +303,9 @@ static void straight_tests(void) {
 /* ---- coverage on the straight road --------------------------------------- */
 
 typedef struct gridrow {
-    char code[32], status[16];
+    char code[32], status[16], road_status[16];
     double minutes, area, covered, share, inc_share, worst;
-    int64_t incidents, inside, unreached;
+    int64_t incidents, inside, unreached, road_nodes, late_nodes;
     int has_worst, has_inc_share;
 } gridrow;
 
@@ -333,6 +333,10 @@ static int read_rows(const char *path, gridrow *rows, int max) {
         r->incidents = OGR_F_GetFieldAsInteger64(f, FI("incidents"));
         r->inside = OGR_F_GetFieldAsInteger64(f, FI("incidents_in"));
         r->unreached = OGR_F_GetFieldAsInteger64(f, FI("unreached_nodes"));
+        r->road_nodes = OGR_F_GetFieldAsInteger64(f, FI("road_nodes"));
+        r->late_nodes = OGR_F_GetFieldAsInteger64(f, FI("late_nodes"));
+        snprintf(r->road_status, sizeof r->road_status, "%s",
+                 OGR_F_GetFieldAsString(f, FI("road_status")));
         r->has_worst = OGR_F_IsFieldSetAndNotNull(f, FI("worst_min"));
         r->worst = OGR_F_GetFieldAsDouble(f, FI("worst_min"));
         r->has_inc_share = OGR_F_IsFieldSetAndNotNull(f, FI("incident_share"));
@@ -380,6 +384,9 @@ static void coverage_tests(void) {
     CHECK_OK(C, wg_coverage_run(ws, g, &o, tpath("cov.geojson"), tpath("uncov.geojson"), &r));
     CHECK(r.grids == 5 && r.full == 0 && r.partial == 2 && r.none == 3);
     CHECK(r.incidents == 2 && r.incidents_in == 1);
+    /* the road's two nodes: x = 0 in G1 (the origin, in time), x = 3900 in
+     * G4 (6.5 minutes: late); G2, G3 and G5 hold none */
+    CHECK(r.roads_all == 1 && r.roads_some == 0 && r.roads_none == 1 && r.no_roads == 3);
     gridrow rows[8];
     int n = read_rows(tpath("cov.geojson"), rows, 8);
     CHECK(n == 5);
@@ -400,6 +407,10 @@ static void coverage_tests(void) {
         CHECK_NEAR(g4->worst, 3900.0 / SPEED_MPS / 60, 1e-3); /* the road's east end */
         CHECK(!strcmp(g4->status, "none") && !strcmp(g1->status, "partial"));
         CHECK(!g5->has_worst && g5->unreached == 0 && g5->covered == 0);
+        CHECK(g1->road_nodes == 1 && g1->late_nodes == 0 && !strcmp(g1->road_status, "all"));
+        CHECK(g4->road_nodes == 1 && g4->late_nodes == 1 && !strcmp(g4->road_status, "none"));
+        CHECK(g2->road_nodes == 0 && !strcmp(g2->road_status, "no_roads"));
+        CHECK(g5->road_nodes == 0 && !strcmp(g5->road_status, "no_roads"));
     }
     /* uncovered parts: the complement, grid by grid */
     n = read_rows(tpath("uncov.geojson"), rows, 8);
@@ -423,6 +434,7 @@ static void coverage_tests(void) {
     o.cell_m = 100; /* the outline within half a cell of the 1400 m band */
     CHECK_OK(C, wg_coverage_run(ws, g, &o, tpath("cov4.geojson"), NULL, &r));
     CHECK(r.full == 4 && r.none == 1);
+    CHECK(r.roads_all == 2 && r.roads_none == 0 && r.no_roads == 3); /* 6.5 <= 10 minutes */
     wg_graph_free(g);
     wg_ws_close(ws);
 }

@@ -34,6 +34,7 @@ typedef struct rule {
 typedef struct gfig {
     double minutes, area, covered, worst_ms;
     int64_t incidents, inside, unreached, nodes;
+    int64_t late; /* road nodes not reached within the grid's time (unreached included) */
     GEOSGeometry *uncovered; /* WGS84, or NULL */
 } gfig;
 
@@ -228,6 +229,7 @@ static wg_status node_times(wg_ctx *ctx, cov *c, const wg_iso_search *is) {
             uint32_t t = wg_sdir_dist(&is->s, v);
             if (t == WG_W_INF) f->unreached++;
             else if (t > f->worst_ms) f->worst_ms = t;
+            f->late += t == WG_W_INF || (double)t > f->minutes * 60000.0;
         }
         GEOSPreparedGeom_destroy_r(h, pg);
     }
@@ -384,6 +386,13 @@ static const char *status_of(const gfig *f) {
     return f->area - f->covered < 1.0 ? "full" : f->covered > 0 ? "partial" : "none";
 }
 
+/* By the grid's road nodes: every one reached within its time, some, none
+ * (the band's holes away from roads make "full" by area rare on real
+ * ground; this says whether an officer can be at every road point). */
+static const char *road_status_of(const gfig *f) {
+    return !f->nodes ? "no_roads" : !f->late ? "all" : f->late < f->nodes ? "some" : "none";
+}
+
 static double rnd(double x, double k) { return round(x * k) / k; }
 
 static wg_status write_grids(wg_ctx *ctx, void *layer, void *user) {
@@ -392,12 +401,13 @@ static wg_status write_grids(wg_ctx *ctx, void *layer, void *user) {
     static const char *const names[] = {"code", "name", "minutes", "area_m2", "covered_m2",
                                         "area_share", "incidents", "incidents_in",
                                         "incident_share", "worst_min", "unreached_nodes",
-                                        "status"};
+                                        "status", "road_nodes", "late_nodes", "road_status"};
     static const OGRFieldType types[] = {OFTString, OFTString, OFTReal, OFTReal, OFTReal, OFTReal,
                                          OFTInteger64, OFTInteger64, OFTReal, OFTReal,
-                                         OFTInteger64, OFTString};
+                                         OFTInteger64, OFTString, OFTInteger64, OFTInteger64,
+                                         OFTString};
     wg_status rc;
-    for (int k = 0; k < 12; k++)
+    for (int k = 0; k < 15; k++)
         if ((rc = wg_ogr_add_field(ctx, l, names[k], types[k], -1))) return rc;
     for (size_t i = 0; i < c->ngrids; i++) {
         const wg_unit *u = &c->units.v[c->grids[i]];
@@ -415,6 +425,9 @@ static wg_status write_grids(wg_ctx *ctx, void *layer, void *user) {
         if (!f->unreached && f->nodes) OGR_F_SetFieldDouble(ft, 9, rnd(f->worst_ms / 60000.0, 1e4));
         OGR_F_SetFieldInteger64(ft, 10, f->unreached);
         OGR_F_SetFieldString(ft, 11, status_of(f));
+        OGR_F_SetFieldInteger64(ft, 12, f->nodes);
+        OGR_F_SetFieldInteger64(ft, 13, f->late);
+        OGR_F_SetFieldString(ft, 14, road_status_of(f));
         OGRGeometryH og = ogr_of(ctx, u->geom);
         if (og) OGR_F_SetGeometryDirectly(ft, og);
         OGRErr e = og ? OGR_L_CreateFeature(l, ft) : OGRERR_FAILURE;
@@ -541,6 +554,11 @@ wg_status wg_coverage_run(wg_ws *ws, const wg_graph *g, const wg_coverage_opts *
         rep.full += s[0] == 'f';
         rep.partial += s[0] == 'p';
         rep.none += s[0] == 'n';
+        const char *rs = road_status_of(f);
+        rep.roads_all += rs[0] == 'a';
+        rep.roads_some += rs[0] == 's';
+        rep.roads_none += !strcmp(rs, "none");
+        rep.no_roads += !strcmp(rs, "no_roads");
         rep.area_m2 += f->area, rep.covered_m2 += f->covered;
         rep.incidents += f->incidents;
         rep.incidents_in += f->inside;

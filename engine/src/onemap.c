@@ -247,10 +247,13 @@ static wg_status service_copy_in(om *m, service *sv) {
     }
     if (!rc && sv->cov) {
         rc = copy_in(m, sv->cov_path, "coverage", &k);
-        static const char *const values[] = {"full", "partial", "none"};
-        static const char *const fills[] = {"26,150,65,110", "253,174,97,130", "215,25,28,130"};
-        if (!rc) rc = record(m, "coverage", k, wg_qml_categorized(WG_GK_POLYGON, "status",
-                                                                   values, fills, 3));
+        /* coloured by road_status: by area (status) nearly every real grid
+         * is "partial", for the band's holes away from the roads */
+        static const char *const values[] = {"all", "some", "none", "no_roads"};
+        static const char *const fills[] = {"26,150,65,110", "253,174,97,130", "215,25,28,130",
+                                            "150,150,150,90"};
+        if (!rc) rc = record(m, "coverage", k, wg_qml_categorized(WG_GK_POLYGON, "road_status",
+                                                                   values, fills, 4));
         if (!rc) rc = copy_in(m, sv->gap_path, "coverage_gaps", &k);
         if (!rc)
             rc = record(m, "coverage_gaps", k,
@@ -451,7 +454,7 @@ static OGRLayerH grids_with_figures(const om *m, GDALDatasetH src) {
     snprintf(sql, sizeof sql, "SELECT g.*%s%s FROM grids g%s%s",
              stats ? ", s.count, s.count_km2, s.open, s.overdue, s.class" : "",
              cov ? ", c.status AS coverage, c.area_share AS cover_area, c.incident_share AS "
-                   "cover_incidents" : "",
+                   "cover_incidents, c.road_status AS cover_roads" : "",
              stats ? " LEFT JOIN grid_stats s ON s.code = g.code" : "",
              cov ? " LEFT JOIN coverage c ON c.code = g.code" : "");
     return GDALDatasetExecuteSQL(src, sql, NULL, NULL);

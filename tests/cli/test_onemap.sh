@@ -163,8 +163,10 @@ for code, fs in tiles.items():
     for f in fs:
         assert float(f["count"]) == int(want[code]), (code, f["count"], want[code])
         assert f["coverage"] == cov[code][0]["status"], (code, f["coverage"])
+        assert f["cover_roads"] == cov[code][0]["road_status"], (code, f["cover_roads"])
+        assert f["cover_roads"] in ("all", "some", "none", "no_roads"), f["cover_roads"]
 assert sum(int(n) for n in want.values()) > 0' "$WG_TMP/tile_grids.txt" "$WG_TMP/gpkg_coverage.txt" "$WG_TMP/grid_counts.txt"
-ok "grids tile layer: incident count per grid (SQL) and coverage status (gpkg) on every piece"
+ok "grids tile layer: incident count per grid (SQL), coverage and road status (gpkg) on every piece"
 
 # ---- the heatmap ---------------------------------------------------------------------
 expect_exit 0 gdalinfo "$dir/heatmap.tif"

@@ -347,7 +347,11 @@ static void coverage_help(FILE *out) {
         "(code, name, minutes, area_m2, covered_m2, area_share, incidents, incidents_in,\n"
         "incident_share, worst_min, unreached_nodes, status full|partial|none); the\n"
         "uncovered parts go to --uncovered FILE. Any OGR format by extension. Prints\n"
-        "\"x of y grids fully covered\" (full: less than 1 m2 uncovered).\n\n"
+        "\"x of y grids fully covered\" (full: less than 1 m2 uncovered). Ground farther than\n"
+        "--buffer from every road is a hole, so on real ground few grids are full by area:\n"
+        "road_nodes, late_nodes (not reached within the grid's time) and road_status\n"
+        "(all|some|none|no_roads) say whether an officer can be at every road point in time,\n"
+        "and the summary counts grids by it too.\n\n"
         "  --officers         origins are the officers' stations\n"
         "  --role R           only officers in this role\n"
         "  --origins FILE     origins from a CSV with lon and lat columns\n"
@@ -448,6 +452,10 @@ int cmd_coverage(int argc, char **argv) {
         cJSON_AddNumberToObject(j, "full", (double)r.full);
         cJSON_AddNumberToObject(j, "partial", (double)r.partial);
         cJSON_AddNumberToObject(j, "none", (double)r.none);
+        cJSON_AddNumberToObject(j, "roads_all", (double)r.roads_all);
+        cJSON_AddNumberToObject(j, "roads_some", (double)r.roads_some);
+        cJSON_AddNumberToObject(j, "roads_none", (double)r.roads_none);
+        cJSON_AddNumberToObject(j, "no_roads", (double)r.no_roads);
         cJSON_AddNumberToObject(j, "origins", (double)r.origins);
         cJSON_AddNumberToObject(j, "no_road", (double)r.no_road);
         cJSON_AddNumberToObject(j, "area_m2", r1(r.area_m2));
@@ -461,6 +469,9 @@ int cmd_coverage(int argc, char **argv) {
     } else {
         printf("%lld of %lld grids fully covered (%lld partly, %lld not at all)\n",
                (long long)r.full, (long long)r.grids, (long long)r.partial, (long long)r.none);
+        printf("road nodes within each grid's time: all in %lld grids, some in %lld, none in "
+               "%lld; %lld grids without road nodes\n", (long long)r.roads_all,
+               (long long)r.roads_some, (long long)r.roads_none, (long long)r.no_roads);
         printf("area covered: %.1f%%; incidents inside: %lld of %lld; from %lld origins; "
                "%.2f s; written to %s%s%s\n",
                r.area_m2 > 0 ? 100 * r.covered_m2 / r.area_m2 : 0.0, (long long)r.incidents_in,

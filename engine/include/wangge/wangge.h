@@ -954,7 +954,10 @@ typedef struct wg_coverage_opts {
 } wg_coverage_opts;
 
 typedef struct wg_coverage_report {
-    int64_t grids, full, partial, none; /* comprehensive grids; fully / partly / not covered */
+    int64_t grids, full, partial, none; /* comprehensive grids; fully / partly / not covered
+                                           (by area: within the band of a road reached in time) */
+    int64_t roads_all, roads_some, roads_none, no_roads; /* grids whose road nodes are all /
+                                           some / none reached within their time; without any */
     int64_t origins, no_road;           /* origins used; left out (no road near) */
     int64_t incidents, incidents_in;    /* stored incidents of those grids; inside */
     double area_m2, covered_m2;
