@@ -183,6 +183,19 @@ static void parsing(wg_ctx *ctx, const wg_rules *r) {
     free(a);
     free(b);
     wg_rules_free(x);
+    /* Overlapping ranges, each within a year, join into a longer run: it is
+     * written back in pieces the parser takes (found by fuzz_rules). */
+    CHECK_OK(ctx, wg_rules_parse(ctx, "holiday 2024-10-01..2025-10-02\n"
+                                      "holiday 2025-10-01..2025-12-02\n", "f.txt", &x));
+    a = x ? wg_rules_format(x) : NULL;
+    CHECK(a && strstr(a, "holiday 2024-10-01..2025-10-02\nholiday 2025-10-03..2025-12-02\n"));
+    wg_rules *y = NULL;
+    CHECK_OK(ctx, wg_rules_parse(ctx, a ? a : "", "round", &y));
+    b = y ? wg_rules_format(y) : NULL;
+    CHECK(a && b && !strcmp(a, b));
+    free(a), free(b);
+    wg_rules_free(x), wg_rules_free(y);
+    x = NULL;
     /* The defaults, in words of the issue. */
     CHECK_OK(ctx, wg_rules_default(ctx, &x));
     int64_t d;

@@ -155,6 +155,8 @@ void wg_rules_free(wg_rules *r) {
     free(r);
 }
 
+#define MAX_RANGE_DAYS 366 /* a holiday or workday range spans at most 367 days */
+
 /* ---- parsing ---------------------------------------------------------------- */
 
 static int parse_date(const char *s, size_t len, int64_t *day) {
@@ -229,7 +231,7 @@ static wg_status parse_line(wg_ctx *ctx, wg_rules *r, char *line, const char *na
         if (!parse_date(tok[1], dots ? (size_t)(dots - tok[1]) : strlen(tok[1]), &a) ||
             !parse_date(dots ? dots + 2 : tok[1], dots ? strlen(dots + 2) : strlen(tok[1]), &b))
             return bad(ctx, name, ln, "'%s' is not a date or a range of dates", tok[1]);
-        if (b < a || b - a > 366)
+        if (b < a || b - a > MAX_RANGE_DAYS)
             return bad(ctx, name, ln, "the range '%s' is reversed or longer than a year", tok[1]);
         for (int64_t d = a; d <= b; d++) {
             wg_status rc = add_day(ctx, r, d, kw[0] == 'w');
@@ -379,11 +381,13 @@ char *wg_rules_format(const wg_rules *r) {
         w += (size_t)snprintf(s + w, cap - w, "limit %s %s %g %s\n", sorted[i].level,
                               sorted[i].category, sorted[i].amount, CLOCKS[sorted[i].clock]);
     free(sorted);
-    /* Runs of consecutive days of one kind become ranges. */
+    /* Runs of consecutive days of one kind become ranges, cut every
+     * MAX_RANGE_DAYS + 1 days: overlapping ranges loaded from a file can
+     * join into a run the parser would refuse as longer than a year. */
     for (size_t i = 0; i < r->ncal;) {
         size_t j = i;
         while (j + 1 < r->ncal && r->cal[j + 1].day == r->cal[j].day + 1 &&
-               r->cal[j + 1].work == r->cal[i].work)
+               r->cal[j + 1].work == r->cal[i].work && j - i < MAX_RANGE_DAYS)
             j++;
         char a[11], b[11];
         day_text(r->cal[i].day, a);
