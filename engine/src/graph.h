@@ -306,6 +306,12 @@ uint32_t wg_search_dijkstra(wg_sdir *s, const wg_graph *g, int p, int backward,
 int wg_route_sources(const wg_graph *g, int p, const wg_gsnap *sn, uint32_t walk_ms, int to,
                      wg_source out[2]);
 
+/* Parses a profile file's text (roads.c; `where` names it in messages as
+ * "where:line:") and frees it again: *n gets the number of profiles. For
+ * the fuzzer; `wangge roads --profiles` reads files through the same
+ * parser. */
+wg_status wg_profiles_check(wg_ctx *ctx, const char *text, const char *where, int *n);
+
 /* ---- service areas (isochrone.c; coverage.c uses them) -------------------- */
 
 /* An origin of a service area: snapped (ok) or left out (no road near). */

@@ -279,7 +279,10 @@ static wg_status profiles_parse(wg_ctx *ctx, char *text, const char *where, prof
     wg_status rc = WG_OK;
     int lineno = 0;
     profile *cur = NULL;
-    if (!copy) return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    if (!copy) {
+        profiles_free(ps); /* the text is ours from here on */
+        return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    }
 #define PERR(...)                                                                          \
     do {                                                                                   \
         char m_[200];                                                                      \
@@ -385,6 +388,17 @@ done:
     free(copy);
     if (rc) profiles_free(ps);
     return rc;
+}
+
+wg_status wg_profiles_check(wg_ctx *ctx, const char *text, const char *where, int *n) {
+    profiles ps;
+    char *copy = strdup(text);
+    if (!copy) return wg_err(ctx, WG_ERR_NOMEM, "out of memory");
+    wg_status rc = profiles_parse(ctx, copy, where, &ps); /* takes copy */
+    if (rc) return rc;
+    *n = ps.n;
+    profiles_free(&ps);
+    return WG_OK;
 }
 
 static wg_status read_text_file(wg_ctx *ctx, const char *path, char **out) {
