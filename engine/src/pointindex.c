@@ -345,6 +345,11 @@ int wg_pindex_load(const unsigned char *base, size_t len, size_t *off, wg_pindex
         const cellent *ce = &ix->cell_ent[k];
         if (ce->id >= ix->npoly || (uint64_t)ce->e0 + ce->ne > ix->ncell_edges) goto bad;
     }
+    /* a cell's entries by strictly ascending id: queries answer in that
+     * order, each polygon once (found by fuzz_pindex) */
+    for (size_t c = 0; c < ncell; c++)
+        for (uint32_t k = ix->cell_off[c] + 1; k < ix->cell_off[c + 1]; k++)
+            if (ix->cell_ent[k].id <= ix->cell_ent[k - 1].id) goto bad;
     *out = ix;
     return 0;
 bad:
