@@ -119,10 +119,11 @@ static inline int orient_sign(double ax, double ay, double bx, double by, double
 }
 
 static int poly_contains(const wg_pindex *ix, const poly *p, double x, double y) {
-    if (x < p->bb[0] || x > p->bb[2] || y < p->bb[1] || y > p->bb[3]) return 0;
-    long b = (long)floor((y - p->bb[1]) / p->band_h);
-    if (b < 0) b = 0;
-    if (b >= (long)p->nbands) b = (long)p->nbands - 1;
+    if (!(x >= p->bb[0] && x <= p->bb[2] && y >= p->bb[1] && y <= p->bb[3])) return 0; /* NaN */
+    /* clamped before the cast: out of range it is undefined (a damaged
+     * cache's band height can make the quotient huge; found by fuzz_pindex) */
+    double fb = floor((y - p->bb[1]) / p->band_h);
+    long b = fb < 0 ? 0 : fb >= (double)p->nbands ? (long)p->nbands - 1 : (long)fb;
     const uint32_t *off = ix->band_off + p->band0;
     int inside = 0;
     for (uint32_t k = off[b]; k < off[b + 1]; k++) {
@@ -200,9 +201,8 @@ static inline size_t query_in(const wg_pindex *ix, size_t cx, size_t cy, double 
 size_t wg_pindex_query(const wg_pindex *ix, double x, double y, uint32_t *ids, size_t max) {
     if (!(x >= ix->gx0 && y >= ix->gy0)) return 0; /* also rejects NaN */
     double fx = (x - ix->gx0) / ix->cw, fy = (y - ix->gy0) / ix->ch;
-    size_t cx = (size_t)fx, cy = (size_t)fy;
-    if (cx >= ix->nx || cy >= ix->ny) return 0;
-    return query_in(ix, cx, cy, fx, fy, x, y, ids, max, NULL);
+    if (!(fx < ix->nx && fy < ix->ny)) return 0; /* before the cast: far away it overflows */
+    return query_in(ix, (size_t)fx, (size_t)fy, fx, fy, x, y, ids, max, NULL);
 }
 
 size_t wg_pindex_query_cell(const wg_pindex *ix, uint32_t cell, double x, double y, uint32_t *ids,
