@@ -193,28 +193,33 @@ static void collect_nodes(const wg_iso_search *is, double T, const uint32_t *ord
     }
 }
 
-/* Appends a's pieces and points to b (a's offsets shifted). */
-static void pb_append(pbuf *b, const pbuf *a) {
-    if (b->nomem || a->nomem) {
-        b->nomem = 1;
-        return;
-    }
-    if (b->n + a->n > b->cap) {
-        wg_iso_piece *v = realloc(b->v, (b->n + a->n) * sizeof *v);
+/* Room for n more pieces and m more points (growth by doubling otherwise
+ * copies the buffers some ten times over). */
+static void pb_reserve(pbuf *b, size_t n, size_t m) {
+    if (b->nomem) return;
+    if (b->n + n > b->cap) {
+        wg_iso_piece *v = realloc(b->v, (b->n + n) * sizeof *v);
         if (!v) {
             b->nomem = 1;
             return;
         }
-        b->v = v, b->cap = b->n + a->n;
+        b->v = v, b->cap = b->n + n;
     }
-    if (b->npt + a->npt > b->ptcap) {
-        double *pt = realloc(b->pt, (b->npt + a->npt) * 2 * sizeof *pt);
+    if (b->npt + m > b->ptcap) {
+        double *pt = realloc(b->pt, (b->npt + m) * 2 * sizeof *pt);
         if (!pt) {
             b->nomem = 1;
             return;
         }
-        b->pt = pt, b->ptcap = b->npt + a->npt;
+        b->pt = pt, b->ptcap = b->npt + m;
     }
+}
+
+/* Appends a's pieces and points to b (a's offsets shifted). */
+static void pb_append(pbuf *b, const pbuf *a) {
+    if (a->nomem) b->nomem = 1;
+    pb_reserve(b, a->n, a->npt);
+    if (b->nomem) return;
     for (size_t i = 0; i < a->n; i++) {
         b->v[b->n + i] = a->v[i];
         b->v[b->n + i].off += (uint32_t)b->npt;
@@ -234,9 +239,16 @@ typedef struct collect_job {
 
 static void collect_part(void *arg, int k, int nparts) {
     collect_job *j = arg;
-    size_t lo, hi;
+    const wg_gprof *P = &j->is->g->prof[j->is->p];
+    const uint32_t *off = j->is->reverse ? P->bwd_off : P->fwd_off;
+    uint32_t narcs = j->is->reverse ? P->m->narcs_b : P->m->narcs_f;
+    size_t lo, hi, arcs = 0;
     wg_par_range(j->n, k, nparts, &lo, &hi);
-    collect_nodes(j->is, j->T, j->order, lo, hi, k ? &j->part[k] : j->first);
+    /* at most a piece an arc, most of them two points */
+    for (size_t i = lo; i < hi; i++) arcs += wg_csr_end(off, j->order[i], narcs) - off[j->order[i]];
+    pbuf *b = k ? &j->part[k] : j->first;
+    pb_reserve(b, arcs, 2 * arcs + 64);
+    collect_nodes(j->is, j->T, j->order, lo, hi, b);
 }
 
 /* The pieces reached within T ms (see the top of the file), on `threads`
