@@ -56,7 +56,12 @@ assert len(L) == j["pieces"] > 0
 for x in L:
     p = x["properties"]
     assert 0 <= p["start_min"] <= p["end_min"] <= 10 + 1e-6, p
-assert any(abs(x["properties"]["end_min"] - 10) < 1e-3 for x in L), "no frontier piece"' \
+assert any(abs(x["properties"]["end_min"] - 10) < 1e-3 for x in L), "no frontier piece"
+# RFC 7946 right-hand rule: shells counter-clockwise, holes clockwise
+sa = lambda r: sum(r[i][0] * r[i + 1][1] - r[i + 1][0] * r[i][1] for i in range(len(r) - 1))
+for x in f:
+    for poly in x["geometry"]["coordinates"]:
+        assert sa(poly[0]) > 0 and all(sa(h) < 0 for h in poly[1:]), "ring orientation"' \
     "$WG_TMP/iso.json" "$WG_TMP/iso.geojson" "$WG_TMP/lines.geojson"
 ok "isochrone: three nested contours, largest first in the file, pieces with times, frontier included"
 
