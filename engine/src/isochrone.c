@@ -244,8 +244,13 @@ static void collect_part(void *arg, int k, int nparts) {
     uint32_t narcs = j->is->reverse ? P->m->narcs_b : P->m->narcs_f;
     size_t lo, hi, arcs = 0;
     wg_par_range(j->n, k, nparts, &lo, &hi);
-    /* at most a piece an arc, most of them two points */
-    for (size_t i = lo; i < hi; i++) arcs += wg_csr_end(off, j->order[i], narcs) - off[j->order[i]];
+    /* at most a piece an arc, most of them two points (never more than the
+     * profile's arcs: a damaged graph file can hold overlapping ranges) */
+    for (size_t i = lo; i < hi; i++) {
+        uint32_t a = off[j->order[i]], e = wg_csr_end(off, j->order[i], narcs);
+        arcs += e > a ? e - a : 0;
+    }
+    if (arcs > narcs) arcs = narcs;
     pbuf *b = k ? &j->part[k] : j->first;
     pb_reserve(b, arcs, 2 * arcs + 64);
     collect_nodes(j->is, j->T, j->order, lo, hi, b);
