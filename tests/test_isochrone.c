@@ -296,6 +296,15 @@ static void straight_tests(void) {
     }
     GEOSGeom_destroy_r(C->geos, a);
     wg_isochrone_free(iso), iso = NULL;
+    /* a time shorter than the walk to the road: an empty area, not an error
+     * (an empty MultiPolygon: byte order, type, 0 parts) */
+    double tiny = 0.1; /* 6 s; the walk of 300 m at 5 km/h takes 216 s */
+    ll_of(500, 200, &ll[0], &ll[1]);
+    CHECK_OK(C, wg_isochrone_compute(ws, g, ll, 1, &tiny, 1, &o, &iso));
+    CHECK(iso && wg_isochrone_count(iso) == 1);
+    if (iso && wg_isochrone_get(iso, 0, &c0) == WG_OK)
+        CHECK(c0.area_m2 == 0 && c0.nodes == 0 && c0.wkb_len == 9 && c0.wkb[1] == 6);
+    wg_isochrone_free(iso), iso = NULL;
     wg_graph_free(g);
     wg_ws_close(ws);
 }

@@ -438,7 +438,7 @@ static wg_status contour_wkb(wg_ws *ws, const wg_iso_raster *r, const wg_gridxf 
         if (!v) return wg_err(ws->ctx, WG_ERR_NOMEM, "out of memory");
         b->v = v, b->cap = 4 * o->nxy;
     }
-    double *m = b->v + 2 * o->nxy;
+    double *m = o->nxy ? b->v + 2 * o->nxy : NULL; /* an empty contour has no buffer */
     for (size_t i = 0; i < o->nxy; i++) {
         m[2 * i] = ox + (double)o->xy[2 * i] * r->cell;
         m[2 * i + 1] = oy - (double)o->xy[2 * i + 1] * r->cell;

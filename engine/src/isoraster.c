@@ -293,6 +293,14 @@ wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, con
     double xmin = HUGE_VAL, ymin = HUGE_VAL, xmax = -HUGE_VAL, ymax = -HUGE_VAL;
     for (size_t i = 0; i < npt; i++) {
         double x = xy[2 * i], y = xy[2 * i + 1];
+        if (!isfinite(x) || !isfinite(y)) {
+            /* only from a damaged graph file: its coordinates are not checked
+             * when it is mapped, and a NaN would reach integer casts below */
+            rc = wg_err(ctx, WG_ERR_FORMAT, "a reached road has a point (%g, %g) that is not on "
+                        "the earth: the road graph file is damaged; rebuild it with `wangge "
+                        "roads WS --profiles FILE` or a new import", ll[2 * i], ll[2 * i + 1]);
+            goto done;
+        }
         if (x < xmin) xmin = x;
         if (x > xmax) xmax = x;
         if (y < ymin) ymin = y;

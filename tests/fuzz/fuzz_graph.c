@@ -4,8 +4,9 @@
  * damage it.
  *
  * Invariants: damaged bytes are refused with WG_ERR_FORMAT, or give a
- * graph on which snapping, routes by both algorithms and a service-area
- * search stay inside its arrays (ASan) and answer. (Not that the two
+ * graph on which snapping, routes by both algorithms and a whole service
+ * area (search, pieces, raster, outline) stay inside their arrays and
+ * within defined behaviour (ASan, UBSan) and answer. (Not that the two
  * algorithms agree: a changed weight in the hierarchy's shortcuts passes
  * every bound check, and a checksum would cost the 400 MB county graph
  * its millisecond load; the file is written atomically by wangge alone.) */
@@ -19,6 +20,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static wg_ctx *ctx;
+static wg_ws *ws;
 
 static void routes(const wg_graph *g, const char *profile, const double *a, const double *b) {
     wg_router *r = NULL;
@@ -35,7 +37,10 @@ static void routes(const wg_graph *g, const char *profile, const double *a, cons
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (!ctx && wg_ctx_new(&ctx) != WG_OK) abort();
+    /* a workspace for the metric CRS of the service areas (EPSG:4549, the
+     * seed's Gauss-Kruger zone), in memory */
+    if (!ctx && (wg_ctx_new(&ctx) != WG_OK || wg_ws_create(ctx, ":memory:", 4549, &ws) != WG_OK))
+        abort();
     if (size > (1u << 20)) return 0;
     void *buf = malloc(size ? size : 1);
     if (!buf) return 0;
@@ -57,14 +62,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         routes(g, name, a, b);
         double mid[2] = {(a[0] + b[0]) / 2 + 1e-4, (a[1] + b[1]) / 2 - 1e-4};
         routes(g, name, mid, a);
-        wg_iso_search is;
-        if (wg_iso_search_run(ctx, g, name, (int)(p & 1), 0, a, 1, 600000, &is) == WG_OK) {
-            wg_iso_pbuf pb;
-            memset(&pb, 0, sizeof pb);
-            wg_iso_collect(&is, 600000, 1, &pb);
-            wg_iso_pbuf_free(&pb);
+        /* a whole service area: search, pieces, raster, outline, WKB */
+        wg_isochrone_opts io;
+        memset(&io, 0, sizeof io);
+        io.profile = name, io.reverse = (int)(p & 1), io.threads = 1;
+        double minutes = 10;
+        wg_isochrone *iso = NULL;
+        if (wg_isochrone_compute(ws, g, a, 1, &minutes, 1, &io, &iso) == WG_OK) {
+            wg_isochrone_contour c;
+            if (wg_isochrone_count(iso) != 1 || wg_isochrone_get(iso, 0, &c) != WG_OK ||
+                !(c.area_m2 >= 0))
+                abort();
         }
-        wg_iso_search_free(&is);
+        wg_isochrone_free(iso);
     }
     wg_graph_free(g);
     return 0;
