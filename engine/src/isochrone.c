@@ -224,7 +224,7 @@ static void pb_append(pbuf *b, const pbuf *a) {
         b->v[b->n + i] = a->v[i];
         b->v[b->n + i].off += (uint32_t)b->npt;
     }
-    memcpy(b->pt + 2 * b->npt, a->pt, a->npt * 2 * sizeof *a->pt);
+    if (a->npt) memcpy(b->pt + 2 * b->npt, a->pt, a->npt * 2 * sizeof *a->pt);
     b->n += a->n, b->npt += a->npt;
 }
 
