@@ -73,6 +73,30 @@ int main(void) {
     }
     wg_level lv;
     CHECK(wg_level_parse("province", &lv) == WG_ERR_INVALID_ARG);
+
+    /* A read-only use leaves no -wal/-shm behind when it was the last one,
+     * and leaves them to a read-write user still open. */
+    {
+        char wal[600], shm[600];
+        snprintf(wal, sizeof wal, "%s-wal", p);
+        snprintf(shm, sizeof shm, "%s-shm", p);
+        wg_ws *ro = NULL, *rw = NULL;
+        CHECK_OK(ctx, wg_ws_open(ctx, p, 1, &ro));
+        wg_ws_counts cc;
+        CHECK_OK(ctx, wg_ws_count(ro, &cc));
+        CHECK(access(shm, F_OK) == 0); /* reading made them */
+        wg_ws_close(ro);
+        CHECK(access(wal, F_OK) != 0 && access(shm, F_OK) != 0);
+        CHECK_OK(ctx, wg_ws_open(ctx, p, 0, &rw));
+        CHECK_OK(ctx, wg_ws_count(rw, &cc));
+        CHECK_OK(ctx, wg_ws_open(ctx, p, 1, &ro));
+        CHECK_OK(ctx, wg_ws_count(ro, &cc));
+        wg_ws_close(ro);
+        CHECK(access(shm, F_OK) == 0); /* still the writer's */
+        CHECK_OK(ctx, wg_ws_count(rw, &cc));
+        wg_ws_close(rw);
+        CHECK(access(wal, F_OK) != 0 && access(shm, F_OK) != 0);
+    }
     wg_ctx_free(ctx);
     TEST_MAIN_END();
 }

@@ -378,11 +378,32 @@ done:
     return WG_OK;
 }
 
+/* A read-only connection cannot checkpoint, so SQLite leaves WS-wal and
+ * WS-shm beside the workspace when it is the last to close. A read-write
+ * connection that reads once and closes lets SQLite tidy up as the last
+ * user -- and does nothing if another connection (a server, another
+ * command) still uses them, or if the file is not ours to write. */
+static void tidy_wal(const char *path) {
+    char aux[4200];
+    struct stat sb;
+    int wal = (size_t)snprintf(aux, sizeof aux, "%s-wal", path) < sizeof aux && stat(aux, &sb) == 0;
+    int shm = (size_t)snprintf(aux, sizeof aux, "%s-shm", path) < sizeof aux && stat(aux, &sb) == 0;
+    if (!wal && !shm) return;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+        sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    sqlite3_close(db);
+}
+
 void wg_ws_close(wg_ws *ws) {
     if (!ws) return;
     proj_destroy(ws->to_metric);
     proj_destroy(ws->from_metric);
+    char path[4096] = "";
+    const char *fn = ws->readonly ? sqlite3_db_filename(ws->db, "main") : NULL;
+    if (fn && *fn) snprintf(path, sizeof path, "%s", fn);
     sqlite3_close_v2(ws->db);
+    if (path[0]) tidy_wal(path);
     if (ws->splite) spatialite_cleanup_ex(ws->splite);
     free(ws);
 }
