@@ -163,8 +163,8 @@ static void xf_part(void *arg, int k, int nparts) {
         }
 }
 
-wg_status wg_gridxf_apply_to_par(const wg_gridxf *g, const double *in, double *out, size_t n,
-                                 int threads) {
+wg_status wg_gridxf_apply_to(const wg_gridxf *g, const double *in, double *out, size_t n,
+                             int threads) {
     if (!n) return WG_OK;
     if (!g->exact) {
         /* interpolation only in the parts: PROJ's context is one thread's */
@@ -174,15 +174,6 @@ wg_status wg_gridxf_apply_to_par(const wg_gridxf *g, const double *in, double *o
         for (int k = 0; k < nparts; k++) outside |= j.outside[k];
         if (!outside) return WG_OK;
     }
-    return wg_gridxf_apply_to(g, in, out, n);
-}
-
-wg_status wg_gridxf_apply_to(const wg_gridxf *g, const double *in, double *out, size_t n) {
-    if (!g->exact)
-        for (size_t i = 0;; i++) {
-            if (i == n) return WG_OK;
-            if (!interp(g, in[2 * i], in[2 * i + 1], &out[2 * i], &out[2 * i + 1])) break;
-        }
     memcpy(out, in, 2 * n * sizeof *in); /* PROJ for all (a point outside the lattice) */
     return wg_ws_metric_xy(g->ws, g->inverse, out, n);
 }

@@ -25,13 +25,12 @@ wg_status wg_gridxf_make(wg_ws *ws, int inverse, double x0, double y0, double x1
 /* Transforms n interleaved x, y pairs in place (points outside the
  * rectangle go through PROJ). */
 wg_status wg_gridxf_apply(const wg_gridxf *g, double *xy, size_t n);
-/* The same from `in` to `out` (n pairs each, not overlapping): one pass. */
-wg_status wg_gridxf_apply_to(const wg_gridxf *g, const double *in, double *out, size_t n);
-/* wg_gridxf_apply_to() on `threads` threads (0: one per CPU for large n;
- * the same output for any number): the lattice's interpolation in parts,
- * PROJ on the calling thread for all when a point lies outside it. */
-wg_status wg_gridxf_apply_to_par(const wg_gridxf *g, const double *in, double *out, size_t n,
-                                 int threads);
+/* The same from `in` to `out` (n pairs each, not overlapping), on
+ * `threads` threads (0: one per CPU for large n; the same output for any
+ * number): the lattice's interpolation in parts, PROJ on the calling
+ * thread for all when a point lies outside it. */
+wg_status wg_gridxf_apply_to(const wg_gridxf *g, const double *in, double *out, size_t n,
+                             int threads);
 void wg_gridxf_free(wg_gridxf *g);
 
 #endif

@@ -443,7 +443,7 @@ static wg_status contour_wkb(wg_ws *ws, const wg_iso_raster *r, const wg_gridxf 
         m[2 * i] = ox + (double)o->xy[2 * i] * r->cell;
         m[2 * i + 1] = oy - (double)o->xy[2 * i + 1] * r->cell;
     }
-    if ((rc = wg_gridxf_apply_to_par(gx, m, b->v, o->nxy, threads))) return rc;
+    if ((rc = wg_gridxf_apply_to(gx, m, b->v, o->nxy, threads))) return rc;
     /* WKB written here: GEOS took 145 ms to build and encode the 30-minute
      * area's million corners, this takes a few ms */
     *len = 9;

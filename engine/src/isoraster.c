@@ -286,7 +286,7 @@ wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, con
         }
         wg_gridxf gx;
         rc = wg_gridxf_make(ws, 0, lx0, ly0, lx1, ly1, LATTICE_M / 111320.0, npt, &gx);
-        if (!rc) rc = wg_gridxf_apply_to_par(&gx, ll, xy, npt, nparts);
+        if (!rc) rc = wg_gridxf_apply_to(&gx, ll, xy, npt, nparts);
         wg_gridxf_free(&gx);
         if (rc) goto done;
     }
