@@ -189,11 +189,7 @@ typedef struct raster_job {
 } raster_job;
 
 /* Clears the part's rows, then lowers them with every segment of every
- * piece (each segment clipped to the rows): the parts write disjoint rows
- * and a cell's value is a minimum, so the raster is the same for any
- * number of parts. The pieces come in the collection's order (around the
- * nodes in id order, which the graph keeps along a Hilbert curve), so
- * consecutive segments touch neighbouring cells. */
+ * piece, each clipped to the rows (see "HOW IT IS STAMPED" above). */
 static void stamp_part(void *arg, int k, int nparts) {
     raster_job *j = arg;
     wg_iso_raster *r = j->r;
@@ -298,7 +294,7 @@ wg_status wg_iso_raster_build(wg_ws *ws, const wg_iso_piece *pc, size_t npc, con
              * when it is mapped, and a NaN would reach integer casts below */
             rc = wg_err(ctx, WG_ERR_FORMAT, "a reached road has a point (%g, %g) that is not on "
                         "the earth: the road graph file is damaged; rebuild it with `wangge "
-                        "roads WS --profiles FILE` or a new import", ll[2 * i], ll[2 * i + 1]);
+                        "roads WS`", ll[2 * i], ll[2 * i + 1]);
             goto done;
         }
         if (x < xmin) xmin = x;
