@@ -35,7 +35,9 @@ void cli_json_out(cJSON *o, int pretty);
  * point as JSON; new objects, owned by the caller (json_roads.c). */
 cJSON *cli_route_json(const wg_route *rt, const char *profile);
 
-/* json_incident.c: where an incident stands (colour, assignee, deadline_counts,
+/* json_incident.c: a text member, null when v is NULL or empty. */
+void cli_json_text(cJSON *o, const char *key, const char *v);
+/* Where an incident stands (colour, assignee, deadline_counts,
  * dispatch_deadline, level_since, accepted_at, closed_at, closed_on_time,
  * satisfaction; null when unset) as members of `o` (copied). */
 void cli_incident_state_json(cJSON *o, const wg_incident_state *st);

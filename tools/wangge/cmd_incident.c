@@ -37,21 +37,16 @@ typedef struct show_ctx {
     cJSON *arr;
 } show_ctx;
 
-static void add_str(cJSON *o, const char *k, const char *v) {
-    if (v && *v) cJSON_AddStringToObject(o, k, v);
-    else cJSON_AddNullToObject(o, k);
-}
-
 static int on_event(void *user, const wg_incident_event *ev) {
     show_ctx *s = user;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)ev->id);
-    add_str(o, "at", ev->at);
-    add_str(o, "event", ev->event);
-    add_str(o, "from", ev->from_status);
-    add_str(o, "to", ev->to_status);
-    add_str(o, "actor", ev->actor);
-    add_str(o, "note", ev->note);
+    cli_json_text(o, "at", ev->at);
+    cli_json_text(o, "event", ev->event);
+    cli_json_text(o, "from", ev->from_status);
+    cli_json_text(o, "to", ev->to_status);
+    cli_json_text(o, "actor", ev->actor);
+    cli_json_text(o, "note", ev->note);
     cJSON_AddItemToArray(s->arr, o);
     return 0;
 }
@@ -67,18 +62,18 @@ static wg_status show(wg_ws *ws, int64_t id, int64_t at, cJSON **out) {
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)id);
-    add_str(o, "status", st.status);
-    add_str(o, "level", st.level);
-    add_str(o, "deadline", st.deadline);
+    cli_json_text(o, "status", st.status);
+    cli_json_text(o, "level", st.level);
+    cli_json_text(o, "deadline", st.deadline);
     cli_incident_state_json(o, &st);
-    add_str(o, "category", inc->category);
-    add_str(o, "description", inc->description);
-    add_str(o, "reported_at", inc->reported_at);
-    add_str(o, "reporter", inc->reporter);
-    add_str(o, "grid", inc->grid);
-    add_str(o, "village", inc->village);
-    add_str(o, "town", inc->town);
-    add_str(o, "county", inc->county);
+    cli_json_text(o, "category", inc->category);
+    cli_json_text(o, "description", inc->description);
+    cli_json_text(o, "reported_at", inc->reported_at);
+    cli_json_text(o, "reporter", inc->reporter);
+    cli_json_text(o, "grid", inc->grid);
+    cli_json_text(o, "village", inc->village);
+    cli_json_text(o, "town", inc->town);
+    cli_json_text(o, "county", inc->county);
     if (isfinite(inc->lon)) {
         cJSON_AddNumberToObject(o, "lon", round(inc->lon * 1e7) / 1e7);
         cJSON_AddNumberToObject(o, "lat", round(inc->lat * 1e7) / 1e7);
