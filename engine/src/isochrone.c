@@ -193,8 +193,7 @@ static void collect_nodes(const wg_iso_search *is, double T, const uint32_t *ord
     }
 }
 
-/* Room for n more pieces and m more points (growth by doubling otherwise
- * copies the buffers some ten times over). */
+/* Room for n more pieces and m more points. */
 static void pb_reserve(pbuf *b, size_t n, size_t m) {
     if (b->nomem) return;
     if (b->n + n > b->cap) {
@@ -239,21 +238,9 @@ typedef struct collect_job {
 
 static void collect_part(void *arg, int k, int nparts) {
     collect_job *j = arg;
-    const wg_gprof *P = &j->is->g->prof[j->is->p];
-    const uint32_t *off = j->is->reverse ? P->bwd_off : P->fwd_off;
-    uint32_t narcs = j->is->reverse ? P->m->narcs_b : P->m->narcs_f;
-    size_t lo, hi, arcs = 0;
+    size_t lo, hi;
     wg_par_range(j->n, k, nparts, &lo, &hi);
-    /* at most a piece an arc, most of them two points (never more than the
-     * profile's arcs: a damaged graph file can hold overlapping ranges) */
-    for (size_t i = lo; i < hi; i++) {
-        uint32_t a = off[j->order[i]], e = wg_csr_end(off, j->order[i], narcs);
-        arcs += e > a ? e - a : 0;
-    }
-    if (arcs > narcs) arcs = narcs;
-    pbuf *b = k ? &j->part[k] : j->first;
-    pb_reserve(b, arcs, 2 * arcs + 64);
-    collect_nodes(j->is, j->T, j->order, lo, hi, b);
+    collect_nodes(j->is, j->T, j->order, lo, hi, k ? &j->part[k] : j->first);
 }
 
 /* The pieces reached within T ms (see the top of the file), on `threads`
